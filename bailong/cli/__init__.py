@@ -1,0 +1,1 @@
+"""Thin command-line entries: each resolves a Hydra config and hands it to the library."""

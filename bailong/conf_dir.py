@@ -1,0 +1,20 @@
+"""Locate the Hydra config directory for the command-line apps.
+
+In a source checkout (the usual way to run experiments) the top-level ``conf/`` next to the
+package is used, so edits to YAML files take effect without reinstalling; a wheel carries a
+copy as ``bailong/conf``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def conf_dir() -> str:
+    """Absolute path of the config directory (checkout's ``conf/`` first, packaged copy second)."""
+    for candidate in (_PACKAGE_DIR.parent / "conf", _PACKAGE_DIR / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return str(candidate)
+    raise FileNotFoundError(f"no bailong config directory next to {_PACKAGE_DIR}")

@@ -1,0 +1,260 @@
+"""Structured schemas for the train config, and the one door every config passes through.
+
+``validate_train_config`` merges a composed Hydra config onto these dataclasses (so unknown
+keys and wrongly typed values fail with the key's full name), then checks the values that
+types cannot express. It runs before any tokenizer, model or data is loaded, so a sweep of
+hundreds of jobs fails in its first second on a typo rather than after a 7B model loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+
+class ConfigError(ValueError):
+    """A config value is invalid; the message names the key, the value and what is allowed."""
+
+
+class EmbeddingMode(str, Enum):
+    """How ``embed_tokens`` and ``lm_head`` train: not at all, fully, or through LoRA."""
+
+    frozen = "frozen"
+    full = "full"
+    lora = "lora"
+
+
+class Schedule(str, Enum):
+    constant = "constant"
+    linear = "linear"
+    cosine = "cosine"
+
+
+class NonFinitePolicy(str, Enum):
+    """What a NaN/inf training loss does: stop the run with an error, or skip that batch and count it."""
+
+    stop = "stop"
+    skip = "skip"
+
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass
+class ModelConfig:
+    # Hugging Face hub name or local directory; None builds a random Llama from `config`.
+    name_or_path: str | None = None
+    # LlamaConfig keyword arguments for a model built on the fly (vocab_size comes from the
+    # tokenizer). Ignored when name_or_path is set.
+    config: dict[str, Any] = field(default_factory=dict)
+    dtype: str = "float32"
+    gradient_checkpointing: bool = False
+    trust_remote_code: bool = False
+    attn_implementation: str = "sdpa"
+    seed: int = 0  # seed of the random weights of a model built from `config`
+
+
+@dataclass
+class QuantizationConfig:
+    enabled: bool = True
+    quant_type: str = "nf4"
+    double_quant: bool = True
+    compute_dtype: str = "bfloat16"
+    # Modules kept in full precision: the (resized, re-initialized) embeddings and head.
+    skip_modules: list[str] = field(default_factory=lambda: ["embed_tokens", "lm_head"])
+
+
+@dataclass
+class LoraConfig:
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    # "all-linear" (peft's shorthand) or explicit module names.
+    target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+    embeddings: EmbeddingMode = EmbeddingMode.full
+    bias: str = "none"
+
+
+@dataclass
+class TokenizerConfig:
+    # A tokenizer directory, a SentencePiece ``.model`` file, or a hub name. None trains a
+    # small byte-fallback SentencePiece model on the data files (cached), so the default run
+    # needs nothing downloaded.
+    name_or_path: str | None = None
+    sample_vocab_size: int = 2000
+
+
+@dataclass
+class DataConfig:
+    # Plain text (documents separated by blank lines) or JSONL files; "bundled" means the
+    # sample corpus shipped inside the package.
+    files: list[str] = field(default_factory=lambda: ["bundled"])
+    text_field: str = "text"
+    block_size: int = 128
+    batch_size: int = 8
+    val_fraction: float = 0.1
+    num_workers: int = 0
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adamw"
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    warmup_steps: int = 0
+    schedule: Schedule = Schedule.cosine
+    min_lr_ratio: float = 0.1
+    on_nonfinite_loss: NonFinitePolicy = NonFinitePolicy.stop
+
+
+@dataclass
+class CheckpointConfig:
+    enabled: bool = True
+    every_n_train_steps: int = 50
+    keep: int = 2  # how many step checkpoints to keep besides last.ckpt
+
+
+@dataclass
+class CallbacksConfig:
+    progress_bar: str = "tqdm"  # tqdm | rich | none
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+
+
+@dataclass
+class TrainConfig:
+    task_name: str = "train"
+    tags: list[str] = field(default_factory=list)
+    seed: int = 42
+    # A checkpoint file to resume from, or "last": <output_dir>/checkpoints/last.ckpt when it
+    # exists (rerun with hydra.run.dir=<the killed run's dir> ckpt_path=last).
+    ckpt_path: str | None = None
+    validate_before_fit: bool = True
+    save_adapter: bool = True
+    stage: str = "pretrain"
+    optimized_metric: str | None = None
+    paths: dict[str, Any] = field(default_factory=dict)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    logger: dict[str, Any] = field(default_factory=dict)
+
+
+def _fail(key: str, value: Any, allowed: str) -> None:
+    raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
+
+
+def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        _fail(key, value, f"allowed values are {list(choices)}")
+
+
+def _check_values(cfg: TrainConfig) -> None:
+    """Checks that types cannot express; each names the key, the bad value and what is allowed."""
+    if cfg.lora.r <= 0:
+        _fail("lora.r", cfg.lora.r, "the LoRA rank must be a positive integer")
+    if cfg.lora.alpha <= 0:
+        _fail("lora.alpha", cfg.lora.alpha, "LoRA alpha must be positive")
+    if not 0.0 <= cfg.lora.dropout < 1.0:
+        _fail("lora.dropout", cfg.lora.dropout, "dropout must lie in [0, 1)")
+    if not cfg.lora.target_modules:
+        _fail("lora.target_modules", cfg.lora.target_modules, "name at least one module")
+    _check_choice("model.dtype", cfg.model.dtype, DTYPES)
+    _check_choice("quantization.quant_type", cfg.quantization.quant_type, ("nf4", "fp4"))
+    _check_choice("quantization.compute_dtype", cfg.quantization.compute_dtype, DTYPES)
+    if cfg.model.name_or_path is None and not cfg.model.config:
+        _fail("model.config", {}, "give model.name_or_path or a LlamaConfig under model.config")
+    max_pos = cfg.model.config.get("max_position_embeddings")
+    if cfg.data.block_size <= 1:
+        _fail("data.block_size", cfg.data.block_size, "must be at least 2 tokens")
+    if max_pos is not None and cfg.model.name_or_path is None and cfg.data.block_size > max_pos:
+        _fail(
+            "data.block_size",
+            cfg.data.block_size,
+            f"must not exceed the model context model.config.max_position_embeddings={max_pos}",
+        )
+    if cfg.data.batch_size <= 0:
+        _fail("data.batch_size", cfg.data.batch_size, "must be a positive integer")
+    if not 0.0 < cfg.data.val_fraction < 1.0:
+        _fail("data.val_fraction", cfg.data.val_fraction, "must lie in (0, 1)")
+    for i, path in enumerate(cfg.data.files):
+        if path != "bundled" and not Path(path).expanduser().exists():
+            _fail(f"data.files[{i}]", path, "no such file or directory")
+    if not cfg.data.files:
+        _fail("data.files", [], "list at least one file (or 'bundled')")
+    if cfg.tokenizer.name_or_path is None and cfg.tokenizer.sample_vocab_size < 300:
+        _fail(
+            "tokenizer.sample_vocab_size",
+            cfg.tokenizer.sample_vocab_size,
+            "a byte-fallback tokenizer needs at least 300 pieces (259 are bytes and specials)",
+        )
+    _check_choice("optim.name", cfg.optim.name, ("adamw", "paged_adamw", "paged_adamw_8bit"))
+    if cfg.optim.lr <= 0:
+        _fail("optim.lr", cfg.optim.lr, "the learning rate must be positive")
+    if cfg.optim.warmup_steps < 0:
+        _fail("optim.warmup_steps", cfg.optim.warmup_steps, "must be >= 0")
+    if not 0.0 <= cfg.optim.min_lr_ratio <= 1.0:
+        _fail("optim.min_lr_ratio", cfg.optim.min_lr_ratio, "must lie in [0, 1]")
+    if cfg.ckpt_path not in (None, "last") and not Path(cfg.ckpt_path).expanduser().is_file():
+        _fail("ckpt_path", cfg.ckpt_path, "no checkpoint file there (or use 'last')")
+    _check_choice("callbacks.progress_bar", cfg.callbacks.progress_bar, ("tqdm", "rich", "none"))
+    if cfg.callbacks.checkpoint.every_n_train_steps <= 0:
+        _fail(
+            "callbacks.checkpoint.every_n_train_steps",
+            cfg.callbacks.checkpoint.every_n_train_steps,
+            "must be a positive integer",
+        )
+    if cfg.model.trust_remote_code and cfg.model.name_or_path is None:
+        _fail("model.trust_remote_code", True, "only meaningful with model.name_or_path")
+
+
+def _check_device(cfg: TrainConfig) -> None:
+    """Reject set-ups the hardware cannot run, before anything loads."""
+    import torch
+
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    wants_gpu = accelerator in ("gpu", "cuda")
+    if wants_gpu and not torch.cuda.is_available():
+        _fail("trainer.accelerator", accelerator, "no CUDA GPU is visible; use trainer=cpu")
+    on_cpu = accelerator == "cpu" or not torch.cuda.is_available()
+    if cfg.optim.name.startswith("paged") and on_cpu:
+        _fail("optim.name", cfg.optim.name, "paged optimizers need a CUDA GPU; use 'adamw' on CPU")
+    if on_cpu and cfg.quantization.enabled and cfg.quantization.compute_dtype == "float16":
+        _fail(
+            "quantization.compute_dtype",
+            "float16",
+            "4-bit float16 compute is unsupported on CPU; use bfloat16 or float32",
+        )
+
+
+def to_schema(cfg: DictConfig) -> TrainConfig:
+    """Merge a composed config onto the schema; type and unknown-key errors become ConfigError."""
+    raw = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(raw, dict)
+    raw.pop("hydra", None)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), raw)
+    except OmegaConfBaseException as err:
+        raise ConfigError(str(err).strip()) from None
+    obj = OmegaConf.to_object(merged)
+    assert isinstance(obj, TrainConfig)
+    return obj
+
+
+def validate_train_config(cfg: DictConfig) -> TrainConfig:
+    """The one door: a typed, checked TrainConfig, or a ConfigError naming what is wrong."""
+    settings = to_schema(cfg)
+    _check_values(settings)
+    _check_device(settings)
+    return settings

@@ -1,0 +1,1 @@
+"""Data: read documents, tokenize, pack into blocks, serve resumable dataloaders."""

@@ -1,0 +1,79 @@
+"""Load the base causal LM, optionally quantized to 4-bit NF4 with bitsandbytes.
+
+There is one loading path: a hub name or local directory goes to ``from_pretrained`` with a
+``BitsAndBytesConfig``. A model described only by a ``LlamaConfig`` (tests, CPU smoke runs)
+is first built with seeded random weights and saved to a cache directory, then loaded through
+that same path, so tiny runs exercise exactly the code a 7B run uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig, LlamaConfig, LlamaForCausalLM
+from transformers import PreTrainedModel
+
+from bailong.config import ModelConfig, QuantizationConfig
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def bnb_config(q: QuantizationConfig) -> BitsAndBytesConfig | None:
+    """QLoRA's storage: NF4 weights, double-quantized constants; embeddings/head stay full."""
+    if not q.enabled:
+        return None
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=q.quant_type,
+        bnb_4bit_use_double_quant=q.double_quant,
+        bnb_4bit_compute_dtype=torch_dtype(q.compute_dtype),
+        llm_int8_skip_modules=list(q.skip_modules),
+    )
+
+
+def materialize_random_llama(config: dict, vocab_size: int, seed: int, cache_dir: Path) -> Path:
+    """Save a seeded random Llama for ``config`` once (cached by content); return its dir."""
+    spec = {**config, "vocab_size": vocab_size, "seed": seed}
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    target = cache_dir / "models" / f"llama-random-{key}"
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(LlamaConfig(**config, vocab_size=vocab_size))
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        model.save_pretrained(tmp)
+        tmp.rename(target)  # atomic: concurrent sweep jobs never see a half-written model
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "config.json").is_file():
+            raise
+    return target
+
+
+def load_base_model(
+    model_cfg: ModelConfig, quant_cfg: QuantizationConfig, vocab_size: int, cache_dir: Path
+) -> PreTrainedModel:
+    """The base model on CPU (4-bit when quantization is enabled), ready for resizing/LoRA."""
+    source = model_cfg.name_or_path or str(
+        materialize_random_llama(model_cfg.config, vocab_size, model_cfg.seed, cache_dir)
+    )
+    quantization = bnb_config(quant_cfg)
+    model = AutoModelForCausalLM.from_pretrained(
+        source,
+        quantization_config=quantization,
+        dtype=torch_dtype(model_cfg.dtype),
+        attn_implementation=model_cfg.attn_implementation,
+        trust_remote_code=model_cfg.trust_remote_code,
+        device_map="cpu" if quantization is not None and not torch.cuda.is_available() else None,
+    )
+    model.config.use_cache = False
+    return model

@@ -1,0 +1,100 @@
+"""The LightningModule: a (4-bit, LoRA-wrapped) causal LM trained on next-token loss.
+
+It logs what the users compare across sweeps: ``train/loss`` every step against
+``train/tokens_seen``, the learning rate, and validation loss (a validation pass before the
+first update gives the step-0 loss). Checkpoints hold only the trainable tensors (adapters and
+any trainable embedding/head copies) plus optimizer, scheduler and data position, never the
+frozen 4-bit base, so they stay small and resume exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+from peft import PeftModel
+
+from bailong.config import NonFinitePolicy, OptimConfig
+from bailong.training.optim import build_optimizer, build_scheduler
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+class CausalLMModule(L.LightningModule):
+    def __init__(self, model: PeftModel, optim: OptimConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.optim_cfg = optim
+        self.tokens_seen = 0
+        self.skipped_batches = 0
+        # The checkpoint omits frozen base weights, which the model already holds.
+        self.strict_loading = False
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """Exactly the tensors that train (LightningModule naming, as in checkpoints)."""
+        names = {n for n, p in self.named_parameters() if p.requires_grad}
+        return {k: v for k, v in self.state_dict().items() if k in names}
+
+    def forward(self, **batch: torch.Tensor) -> Any:
+        return self.model(**batch)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
+        loss = self(**batch).loss
+        if not torch.isfinite(loss):
+            if self.optim_cfg.on_nonfinite_loss is NonFinitePolicy.stop:
+                raise NonFiniteLossError(
+                    f"training loss is {loss.item()} at global step {self.global_step} "
+                    f"(batch {batch_idx}); set optim.on_nonfinite_loss=skip to skip such batches"
+                )
+            self.skipped_batches += 1
+            self.log("train/skipped_batches", float(self.skipped_batches))
+            return None
+        self.tokens_seen += int(batch["attention_mask"].sum()) * self.trainer.world_size
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/tokens_seen", float(self.tokens_seen))
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self(**batch).loss
+        self.log("val/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        return loss
+
+    def on_validation_epoch_end(self) -> None:
+        # Lets val curves share the tokens axis with train curves (W&B define_metric).
+        self.log("val/tokens_seen", float(self.tokens_seen))
+        loss = self.trainer.callback_metrics.get("val/loss")
+        if loss is not None:
+            self.log("val/ppl", math.exp(min(float(loss), 50.0)))
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = build_optimizer(params, self.optim_cfg)
+        total = int(self.trainer.estimated_stepping_batches)
+        scheduler = build_scheduler(optimizer, self.optim_cfg, total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["state_dict"] = self.trainable_state_dict()
+        checkpoint["bailong"] = {
+            "tokens_seen": self.tokens_seen,
+            "skipped_batches": self.skipped_batches,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        expected = set(self.trainable_state_dict())
+        saved = set(checkpoint["state_dict"])
+        if saved != expected:
+            missing, unexpected = sorted(expected - saved)[:5], sorted(saved - expected)[:5]
+            raise ValueError(
+                "checkpoint does not match this config's trainable parameters "
+                f"(missing e.g. {missing}, unexpected e.g. {unexpected}); resume with the same "
+                "model/lora/tokenizer settings it was saved with"
+            )
+        state = checkpoint.get("bailong", {})
+        self.tokens_seen = int(state.get("tokens_seen", 0))
+        self.skipped_batches = int(state.get("skipped_batches", 0))

@@ -1,0 +1,1 @@
+"""Training: optimizer/schedule, loggers, callbacks, atomic checkpoints, the train task."""

@@ -1,0 +1,36 @@
+"""Callbacks from config: atomic step checkpoints with a ``last.ckpt``, and a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar, TQDMProgressBar
+
+from bailong.config import CallbacksConfig
+
+
+def checkpoint_dir(output_dir: Path) -> Path:
+    return output_dir / "checkpoints"
+
+
+def build_callbacks(cfg: CallbacksConfig, output_dir: Path) -> list[Callback]:
+    callbacks: list[Callback] = []
+    if cfg.checkpoint.enabled:
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=str(checkpoint_dir(output_dir)),
+                filename="step-{step:06d}",
+                auto_insert_metric_name=False,
+                every_n_train_steps=cfg.checkpoint.every_n_train_steps,
+                save_top_k=cfg.checkpoint.keep,
+                monitor="step",
+                mode="max",
+                save_last=True,
+                save_on_train_epoch_end=True,
+            )
+        )
+    if cfg.progress_bar == "rich":
+        callbacks.append(RichProgressBar())
+    elif cfg.progress_bar == "tqdm":
+        callbacks.append(TQDMProgressBar(refresh_rate=1))
+    return callbacks

@@ -1,0 +1,65 @@
+"""Experiment loggers from the ``logger`` config group (csv, wandb, both, or none).
+
+W&B conventions for sweeps: one run per job (the task wrapper calls ``wandb.finish``), run
+name from the job's overrides, ``group`` = the sweep, ``job_type`` = the stage, curves plotted
+against ``train/tokens_seen``, offline by default without an API key, and the offline run
+folder inside the job's output dir so ``wandb sync <output_dir>/wandb`` uploads it later.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+
+from bailong.training.redact import redact
+
+
+def wandb_mode(requested: str | None) -> str:
+    """Explicit mode wins; else WANDB_MODE; else online only when an API key is configured."""
+    if requested:
+        return requested
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+
+
+def build_wandb_logger(
+    cfg: dict[str, Any], output_dir: Path, run_name: str, group: str, job_type: str,
+    config: dict[str, Any],
+) -> WandbLogger:
+    mode = wandb_mode(cfg.get("mode"))
+    os.environ["WANDB_MODE"] = mode
+    logger = WandbLogger(
+        project=cfg.get("project", "bailong"),
+        entity=cfg.get("entity"),
+        name=run_name,
+        group=cfg.get("group") or group,
+        job_type=cfg.get("job_type") or job_type,
+        tags=list(cfg.get("tags") or []),
+        save_dir=str(output_dir),
+        mode=mode,
+        config=redact(config),
+    )
+    experiment = logger.experiment
+    experiment.define_metric("train/tokens_seen")
+    experiment.define_metric("train/*", step_metric="train/tokens_seen")
+    experiment.define_metric("val/*", step_metric="val/tokens_seen")
+    return logger
+
+
+def build_loggers(
+    cfg: dict[str, Any], output_dir: Path, run_name: str, group: str, job_type: str,
+    config: dict[str, Any],
+) -> list[Logger]:
+    loggers: list[Logger] = []
+    if "csv" in cfg:
+        loggers.append(CSVLogger(save_dir=str(output_dir), name=cfg["csv"].get("name", "csv"), version=""))
+    if "wandb" in cfg:
+        loggers.append(build_wandb_logger(cfg["wandb"], output_dir, run_name, group, job_type, config))
+    unknown = set(cfg) - {"csv", "wandb"}
+    if unknown:
+        raise ValueError(f"logger: unknown logger(s) {sorted(unknown)}; known: ['csv', 'wandb']")
+    return loggers

@@ -1,0 +1,106 @@
+"""The train task: validated config → tokenizer → model → data → Lightning fit → adapter.
+
+Each stage is one call; the function returns the final metrics (a float for Optuna is picked
+by the CLI). Nothing here reads Hydra state, so tests and notebooks call it directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from peft import PeftModel
+from transformers import PreTrainedTokenizerBase
+
+from bailong.config import ConfigError, TrainConfig
+from bailong.data.datamodule import CausalLMDataModule
+from bailong.data.documents import resolve_files
+from bailong.model.load import load_base_model
+from bailong.model.lora import wrap_with_lora
+from bailong.model.module import CausalLMModule
+from bailong.tokenizer.load import load_tokenizer
+from bailong.training.callbacks import build_callbacks, checkpoint_dir
+from bailong.training.checkpoint_io import AtomicCheckpointIO
+from bailong.training.loggers import build_loggers
+
+
+@dataclass
+class RunContext:
+    """Where a job writes and how its runs are named/grouped in the loggers."""
+
+    output_dir: Path
+    run_name: str = "train"
+    group: str = "train"
+
+
+def cache_dir(cfg: TrainConfig) -> Path:
+    return Path(cfg.paths.get("cache_dir", Path.home() / ".cache" / "bailong")).expanduser()
+
+
+def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:
+    return load_tokenizer(
+        cfg.tokenizer.name_or_path,
+        text_files=resolve_files(cfg.data.files),
+        sample_vocab_size=cfg.tokenizer.sample_vocab_size,
+        cache_dir=cache_dir(cfg),
+        trust_remote_code=cfg.model.trust_remote_code,
+    )
+
+
+def build_model(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase) -> PeftModel:
+    """Base model (4-bit per config) with LoRA; the vocabulary must cover the tokenizer."""
+    base = load_base_model(cfg.model, cfg.quantization, len(tokenizer), cache_dir(cfg))
+    rows = base.get_input_embeddings().num_embeddings
+    if rows < len(tokenizer):
+        raise ConfigError(
+            f"tokenizer has {len(tokenizer)} tokens but the model's embedding has {rows} rows; "
+            "use a tokenizer that matches the model or extend the vocabulary"
+        )
+    return wrap_with_lora(base, cfg.lora, cfg.model.gradient_checkpointing)
+
+
+def resolve_ckpt_path(cfg: TrainConfig, output_dir: Path) -> str | None:
+    if cfg.ckpt_path == "last":
+        last = checkpoint_dir(output_dir) / "last.ckpt"
+        return str(last) if last.is_file() else None
+    return cfg.ckpt_path
+
+
+def build_trainer(cfg: TrainConfig, ctx: RunContext) -> L.Trainer:
+    loggers = build_loggers(
+        cfg.logger, ctx.output_dir, ctx.run_name, ctx.group, cfg.stage, dataclasses.asdict(cfg)
+    )
+    return L.Trainer(
+        **cfg.trainer,
+        logger=loggers or False,
+        callbacks=build_callbacks(cfg.callbacks, ctx.output_dir),
+        enable_checkpointing=cfg.callbacks.checkpoint.enabled,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=str(ctx.output_dir),
+    )
+
+
+def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
+    """Run one training job; returns the final logged metrics."""
+    L.seed_everything(cfg.seed, workers=True)
+    tokenizer = build_tokenizer(cfg)
+    model = build_model(cfg, tokenizer)
+    datamodule = CausalLMDataModule(cfg.data, tokenizer, cfg.seed)
+    module = CausalLMModule(model, cfg.optim)
+    trainer = build_trainer(cfg, ctx)
+    ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
+    if cfg.validate_before_fit and ckpt_path is None:
+        trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    if cfg.save_adapter and trainer.is_global_zero:
+        adapter_dir = ctx.output_dir / "adapter"
+        model.save_pretrained(str(adapter_dir))
+        tokenizer.save_pretrained(str(adapter_dir))
+    return metrics_as_floats(trainer.callback_metrics)
+
+
+def metrics_as_floats(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items()}

@@ -1,0 +1,58 @@
+"""The wrapper every Hydra job runs through.
+
+It always closes the W&B run (so a multirun gives one W&B run per job rather than one merged
+run), records a failure to ``<output_dir>/FAILED`` before re-raising (so a sweep's summary
+can report which jobs failed while the others keep their results), and derives the run's
+name and group from Hydra: name = the job's overrides, group = the sweep directory.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+
+from bailong.training.run import RunContext
+
+FAILED_MARKER = "FAILED"
+
+
+def hydra_context(task_name: str) -> RunContext:
+    hc = HydraConfig.get()
+    output_dir = Path(hc.runtime.output_dir)
+    run_name = hc.job.override_dirname or task_name
+    if hc.mode == RunMode.MULTIRUN:
+        group = Path(hc.sweep.dir).name
+    else:
+        group = task_name
+    return RunContext(output_dir=output_dir, run_name=run_name, group=group)
+
+
+def run_task(job: Callable[[], dict[str, float]], output_dir: Path | None = None) -> dict[str, float]:
+    """Run ``job``; on failure write the traceback beside its outputs, always finish W&B."""
+    if output_dir is None and HydraConfig.initialized():
+        output_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        return job()
+    except BaseException:
+        if output_dir is not None:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / FAILED_MARKER).write_text(traceback.format_exc(), encoding="utf-8")
+        raise
+    finally:
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
+
+
+def optimized_metric(metrics: dict[str, float], name: str | None) -> float | None:
+    """The value an Optuna sweeper minimizes/maximizes; None when no metric is named."""
+    if not name:
+        return None
+    if name not in metrics:
+        raise KeyError(f"optimized_metric={name!r} was not logged; logged: {sorted(metrics)}")
+    return metrics[name]

@@ -1,0 +1,37 @@
+"""Test helpers: compose the real Hydra configs with test-local output and cache dirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from bailong.conf_dir import conf_dir
+from bailong.config import TrainConfig, validate_train_config
+
+CONF = Path(conf_dir())
+
+
+def compose_train(tmp_path: Path, overrides: list[str] = ()) -> DictConfig:
+    """The train config as the CLI would compose it, writing under ``tmp_path``."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path)
+        cfg.paths.log_dir = str(tmp_path)
+        cfg.paths.cache_dir = str(cache_root(tmp_path))
+    return cfg
+
+
+def cache_root(tmp_path: Path) -> Path:
+    """One cache per test session (random models/tokenizers are reused across tests)."""
+    return tmp_path.parent.parent / "bailong-cache"
+
+
+def train_settings(tmp_path: Path, overrides: list[str] = ()) -> TrainConfig:
+    return validate_train_config(compose_train(tmp_path, overrides))
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))

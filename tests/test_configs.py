@@ -1,0 +1,59 @@
+"""Every shipped config composes, passes the schema, and (where cheap) builds its objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bailong.config import ConfigError, EmbeddingMode
+from bailong.model.load import bnb_config
+from bailong.model.lora import peft_config
+from tests.helpers import CONF, group_options, train_settings
+
+# Groups whose every option must validate on a CPU-only machine.
+CPU_GROUPS = ["model", "tokenizer", "quantization", "lora", "data", "logger", "callbacks", "debug"]
+
+
+def test_train_default_composes(tmp_path: Path) -> None:
+    cfg = train_settings(tmp_path)
+    assert cfg.quantization.enabled and cfg.quantization.quant_type == "nf4"
+    assert cfg.lora.embeddings is EmbeddingMode.full
+    assert cfg.data.files == ["bundled"]
+
+
+@pytest.mark.parametrize(
+    ("group", "option"), [(g, o) for g in CPU_GROUPS for o in group_options(g)]
+)
+def test_every_group_option_validates(tmp_path: Path, group: str, option: str) -> None:
+    cfg = train_settings(tmp_path, [f"{group}={option}"])
+    peft_config(cfg.lora)
+    bnb_config(cfg.quantization)
+
+
+@pytest.mark.parametrize("option", group_options("trainer"))
+def test_trainer_options_compose(tmp_path: Path, option: str) -> None:
+    """GPU trainers are rejected on a CPU machine with a clear message, CPU ones validate."""
+    import torch
+
+    overrides = [f"trainer={option}"]
+    if option in ("gpu", "ddp") and not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="trainer.accelerator"):
+            train_settings(tmp_path, overrides)
+    else:
+        train_settings(tmp_path, overrides)
+
+
+@pytest.mark.parametrize("option", group_options("experiment"))
+def test_every_experiment_composes(tmp_path: Path, option: str) -> None:
+    text = (CONF / "experiment" / f"{option}.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# @package _global_"), "experiment files override globally"
+    try:
+        train_settings(tmp_path, [f"experiment={option}"])
+    except ConfigError as err:  # GPU-only experiments fail clearly here, nothing else may
+        assert "CUDA" in str(err) or "GPU" in str(err), err
+
+
+def test_unknown_key_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="lora.rank"):
+        train_settings(tmp_path, ["+lora.rank=8"])
