@@ -36,7 +36,7 @@ class Schedule(str, Enum):
 
 
 class NonFinitePolicy(str, Enum):
-    """What a NaN/inf training loss does: stop the run with an error, or skip that batch and count it."""
+    """What a NaN/inf training loss does: stop the run with an error, or skip the batch, counted."""
 
     stop = "stop"
     skip = "skip"
@@ -111,6 +111,9 @@ class OptimConfig:
     warmup_steps: int = 0
     schedule: Schedule = Schedule.cosine
     min_lr_ratio: float = 0.1
+    # Length of the warmup+decay schedule in optimizer steps; None = the run's own length.
+    # Set it to stop a run early (or extend one) without changing its learning-rate curve.
+    schedule_steps: int | None = None
     on_nonfinite_loss: NonFinitePolicy = NonFinitePolicy.stop
 
 
@@ -204,6 +207,8 @@ def _check_values(cfg: TrainConfig) -> None:
         _fail("optim.lr", cfg.optim.lr, "the learning rate must be positive")
     if cfg.optim.warmup_steps < 0:
         _fail("optim.warmup_steps", cfg.optim.warmup_steps, "must be >= 0")
+    if cfg.optim.schedule_steps is not None and cfg.optim.schedule_steps <= 0:
+        _fail("optim.schedule_steps", cfg.optim.schedule_steps, "must be positive or null")
     if not 0.0 <= cfg.optim.min_lr_ratio <= 1.0:
         _fail("optim.min_lr_ratio", cfg.optim.min_lr_ratio, "must lie in [0, 1]")
     if cfg.ckpt_path not in (None, "last") and not Path(cfg.ckpt_path).expanduser().is_file():
@@ -238,11 +243,40 @@ def _check_device(cfg: TrainConfig) -> None:
         )
 
 
+def reject_inline_secrets(raw: Any, prefix: str = "") -> None:
+    """Credentials belong in environment variables, never in configs that get logged/saved.
+
+    A key that looks like a credential (api_key, token, password, ...) with a literal value is
+    rejected; name the environment variable instead, in a key ending in ``_env``.
+    """
+    from bailong.training.redact import SECRET_KEY
+
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            name = f"{prefix}{key}"
+            if (
+                SECRET_KEY.search(str(key))
+                and not str(key).endswith("_env")
+                and isinstance(value, str)
+                and value
+            ):
+                raise ConfigError(
+                    f"{name}=<hidden> looks like a secret written into the config; configs are "
+                    f"logged and saved, so set it in an environment variable and give its name "
+                    f"in {name}_env instead"
+                )
+            reject_inline_secrets(value, f"{name}.")
+    elif isinstance(raw, list):
+        for i, value in enumerate(raw):
+            reject_inline_secrets(value, f"{prefix[:-1]}[{i}].")
+
+
 def to_schema(cfg: DictConfig) -> TrainConfig:
     """Merge a composed config onto the schema; type and unknown-key errors become ConfigError."""
     raw = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(raw, dict)
     raw.pop("hydra", None)
+    reject_inline_secrets(raw)
     try:
         merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), raw)
     except OmegaConfBaseException as err:

@@ -38,7 +38,7 @@ def test_trainer_options_compose(tmp_path: Path, option: str) -> None:
 
     overrides = [f"trainer={option}"]
     if option in ("gpu", "ddp") and not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match="trainer.accelerator"):
+        with pytest.raises(ConfigError, match=r"trainer\.accelerator"):
             train_settings(tmp_path, overrides)
     else:
         train_settings(tmp_path, overrides)
@@ -55,5 +55,5 @@ def test_every_experiment_composes(tmp_path: Path, option: str) -> None:
 
 
 def test_unknown_key_names_the_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="lora.rank"):
+    with pytest.raises(ConfigError, match=r"lora\.rank"):
         train_settings(tmp_path, ["+lora.rank=8"])

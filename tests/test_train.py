@@ -72,11 +72,15 @@ def test_checkpoint_and_adapter_hold_exactly_the_trainable_tensors(tmp_path: Pat
 
 
 def test_resume_continues_the_same_steps_and_losses(tmp_path: Path) -> None:
-    """Stopping at step 3 and resuming from its checkpoint reproduces steps 3..5 exactly."""
+    """Stopping at step 3 and resuming from its checkpoint reproduces steps 3..5 exactly.
+
+    Dropout is on, so this also checks that the RNG streams are restored.
+    """
     full_dir, part_dir = tmp_path / "full", tmp_path / "part"
-    train(train_settings(full_dir, FAST), RunContext(output_dir=full_dir))
-    train(train_settings(part_dir, [*FAST, "trainer.max_steps=3"]), RunContext(part_dir))
-    resumed = train_settings(part_dir, [*FAST, "ckpt_path=last"])
+    same = [*FAST, "optim.schedule_steps=6", "lora.dropout=0.1"]
+    train(train_settings(full_dir, same), RunContext(output_dir=full_dir))
+    train(train_settings(part_dir, [*same, "trainer.max_steps=3"]), RunContext(part_dir))
+    resumed = train_settings(part_dir, [*same, "ckpt_path=last"])
     train(resumed, RunContext(output_dir=part_dir))
     full = column(read_metrics(full_dir), "train/loss")
     part = column(read_metrics(part_dir), "train/loss")

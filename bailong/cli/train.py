@@ -1,8 +1,8 @@
 """``bailong-train``: QLoRA continued pretraining (or SFT) from a Hydra config.
 
-    bailong-train                                   # tiny 4-bit Llama on the bundled corpus
-    bailong-train experiment=tiny_smoke lora=r16    # swap config groups
-    bailong-train -m lora=r8,r16 seed=1,2           # a multirun sweep, one job per combination
+bailong-train                                   # tiny 4-bit Llama on the bundled corpus
+bailong-train experiment=tiny_smoke lora=r16    # swap config groups
+bailong-train -m lora=r8,r16 seed=1,2           # a multirun sweep, one job per combination
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from bailong.training.task import hydra_context, optimized_metric, run_task
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    settings = validate_train_config(cfg)
-    metrics = run_task(lambda: train(settings, hydra_context(settings.task_name)))
-    return optimized_metric(metrics, cfg.get("optimized_metric"))
+    def job() -> dict[str, float]:
+        settings = validate_train_config(cfg)  # before anything loads
+        return train(settings, hydra_context(settings.task_name))
+
+    return optimized_metric(run_task(job), cfg.get("optimized_metric"))
 
 
 if __name__ == "__main__":

@@ -96,4 +96,11 @@ class CausalLMDataModule(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         assert self.val_set is not None
-        return DataLoader(self.val_set, batch_size=self.cfg.batch_size, shuffle=False)
+        # Its own generator: building an iterator otherwise draws from the global RNG, and how
+        # often we validate would change the training run's dropout masks.
+        return DataLoader(
+            self.val_set,
+            batch_size=self.cfg.batch_size,
+            shuffle=False,
+            generator=torch.Generator().manual_seed(self.seed),
+        )

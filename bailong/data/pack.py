@@ -22,4 +22,6 @@ def pack_documents(
         stream.extend(ids)
         stream.append(eos_id)
     n_blocks = len(stream) // block_size
-    return torch.tensor(stream[: n_blocks * block_size], dtype=torch.long).view(n_blocks, block_size)
+    return torch.tensor(stream[: n_blocks * block_size], dtype=torch.long).view(
+        n_blocks, block_size
+    )

@@ -15,8 +15,13 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, BitsAndBytesConfig, LlamaConfig, LlamaForCausalLM
-from transformers import PreTrainedModel
+from transformers import (
+    AutoModelForCausalLM,
+    BitsAndBytesConfig,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedModel,
+)
 
 from bailong.config import ModelConfig, QuantizationConfig
 
@@ -39,15 +44,20 @@ def bnb_config(q: QuantizationConfig) -> BitsAndBytesConfig | None:
 
 
 def materialize_random_llama(config: dict, vocab_size: int, seed: int, cache_dir: Path) -> Path:
-    """Save a seeded random Llama for ``config`` once (cached by content); return its dir."""
+    """Save a seeded random Llama for ``config`` once (cached by content); return its dir.
+
+    The seeding happens on a forked RNG: a job that happens to build the cache must draw the
+    same LoRA init and dropout masks afterwards as a job that finds it already built.
+    """
     spec = {**config, "vocab_size": vocab_size, "seed": seed}
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     target = cache_dir / "models" / f"llama-random-{key}"
     if (target / "config.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(LlamaConfig(**config, vocab_size=vocab_size))
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(LlamaConfig(**config, vocab_size=vocab_size))
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     try:
         model.save_pretrained(tmp)

@@ -40,7 +40,9 @@ def peft_config(cfg: LoraConfig) -> PeftLoraConfig:
     )
 
 
-def wrap_with_lora(model: PreTrainedModel, cfg: LoraConfig, gradient_checkpointing: bool) -> PeftModel:
+def wrap_with_lora(
+    model: PreTrainedModel, cfg: LoraConfig, gradient_checkpointing: bool
+) -> PeftModel:
     """Add LoRA adapters; only the adapters (and embeddings per ``cfg.embeddings``) train."""
     if model.config.tie_word_embeddings:
         raise ValueError("tied input/output embeddings are not supported; Llama 2 is untied")

@@ -74,9 +74,12 @@ class CausalLMModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.parameters() if p.requires_grad]
         optimizer = build_optimizer(params, self.optim_cfg)
-        total = int(self.trainer.estimated_stepping_batches)
+        total = self.optim_cfg.schedule_steps or int(self.trainer.estimated_stepping_batches)
         scheduler = build_scheduler(optimizer, self.optim_cfg, total)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["state_dict"] = self.trainable_state_dict()

@@ -1,4 +1,4 @@
-"""Callbacks from config: atomic step checkpoints with a ``last.ckpt``, and a progress bar."""
+"""Callbacks from config: atomic step checkpoints with a ``last.ckpt``, RNG state, progress bar."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar, TQDMProgressBar
 
 from bailong.config import CallbacksConfig
+from bailong.training.rng_state import RngStateCallback
 
 
 def checkpoint_dir(output_dir: Path) -> Path:
@@ -16,6 +17,7 @@ def checkpoint_dir(output_dir: Path) -> Path:
 def build_callbacks(cfg: CallbacksConfig, output_dir: Path) -> list[Callback]:
     callbacks: list[Callback] = []
     if cfg.checkpoint.enabled:
+        callbacks.append(RngStateCallback())
         callbacks.append(
             ModelCheckpoint(
                 dirpath=str(checkpoint_dir(output_dir)),

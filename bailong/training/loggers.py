@@ -8,6 +8,7 @@ folder inside the job's output dir so ``wandb sync <output_dir>/wandb`` uploads 
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
 from bailong.training.redact import redact
+from bailong.training.safe_paths import inside_output_dir
 
 
 def wandb_mode(requested: str | None) -> str:
@@ -27,7 +29,11 @@ def wandb_mode(requested: str | None) -> str:
 
 
 def build_wandb_logger(
-    cfg: dict[str, Any], output_dir: Path, run_name: str, group: str, job_type: str,
+    cfg: dict[str, Any],
+    output_dir: Path,
+    run_name: str,
+    group: str,
+    job_type: str,
     config: dict[str, Any],
 ) -> WandbLogger:
     mode = wandb_mode(cfg.get("mode"))
@@ -50,15 +56,43 @@ def build_wandb_logger(
     return logger
 
 
+def build_csv_logger(output_dir: Path, name: str, resuming: bool) -> CSVLogger:
+    """A CSV logger writing ``<output_dir>/<name>/metrics.csv``.
+
+    Lightning deletes an existing metrics file when a new logger opens the folder; a resumed
+    run instead carries the earlier rows over so one file holds the whole curve (readers keep
+    the last row per step: steps between the checkpoint and a kill are logged twice).
+    """
+    inside_output_dir(output_dir, name, "logger.csv.name")
+    logger = CSVLogger(save_dir=str(output_dir), name=name, version="")
+    metrics_file = Path(logger.log_dir) / "metrics.csv"
+    earlier: list[dict[str, Any]] = []
+    if resuming and metrics_file.is_file():
+        with open(metrics_file, newline="", encoding="utf-8") as handle:
+            earlier = [
+                {k: v for k, v in row.items() if v != ""} for row in csv.DictReader(handle)
+            ]
+    logger.experiment.metrics.extend(earlier)
+    return logger
+
+
 def build_loggers(
-    cfg: dict[str, Any], output_dir: Path, run_name: str, group: str, job_type: str,
+    cfg: dict[str, Any],
+    output_dir: Path,
+    run_name: str,
+    group: str,
+    job_type: str,
     config: dict[str, Any],
+    resuming: bool = False,
 ) -> list[Logger]:
     loggers: list[Logger] = []
     if "csv" in cfg:
-        loggers.append(CSVLogger(save_dir=str(output_dir), name=cfg["csv"].get("name", "csv"), version=""))
+        name = str(cfg["csv"].get("name", "csv"))
+        loggers.append(build_csv_logger(output_dir, name, resuming))
     if "wandb" in cfg:
-        loggers.append(build_wandb_logger(cfg["wandb"], output_dir, run_name, group, job_type, config))
+        loggers.append(
+            build_wandb_logger(cfg["wandb"], output_dir, run_name, group, job_type, config)
+        )
     unknown = set(cfg) - {"csv", "wandb"}
     if unknown:
         raise ValueError(f"logger: unknown logger(s) {sorted(unknown)}; known: ['csv', 'wandb']")

@@ -11,13 +11,23 @@ from torch.optim.lr_scheduler import LambdaLR
 from bailong.config import OptimConfig, Schedule
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
-    kwargs = {"lr": cfg.lr, "betas": tuple(cfg.betas), "eps": cfg.eps, "weight_decay": cfg.weight_decay}
+def build_optimizer(
+    params: Iterable[torch.nn.Parameter], cfg: OptimConfig
+) -> torch.optim.Optimizer:
+    kwargs = {
+        "lr": cfg.lr,
+        "betas": tuple(cfg.betas),
+        "eps": cfg.eps,
+        "weight_decay": cfg.weight_decay,
+    }
     if cfg.name == "adamw":
         return torch.optim.AdamW(params, **kwargs)
     import bitsandbytes as bnb
 
-    optimizer_cls = {"paged_adamw": bnb.optim.PagedAdamW, "paged_adamw_8bit": bnb.optim.PagedAdamW8bit}
+    optimizer_cls = {
+        "paged_adamw": bnb.optim.PagedAdamW,
+        "paged_adamw_8bit": bnb.optim.PagedAdamW8bit,
+    }
     return optimizer_cls[cfg.name](params, **kwargs)
 
 
@@ -36,5 +46,7 @@ def lr_multiplier(step: int, cfg: OptimConfig, total_steps: int) -> float:
     return cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * shape
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: OptimConfig, total_steps: int) -> LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: OptimConfig, total_steps: int
+) -> LambdaLR:
     return LambdaLR(optimizer, lambda step: lr_multiplier(step, cfg, total_steps))

@@ -69,9 +69,15 @@ def resolve_ckpt_path(cfg: TrainConfig, output_dir: Path) -> str | None:
     return cfg.ckpt_path
 
 
-def build_trainer(cfg: TrainConfig, ctx: RunContext) -> L.Trainer:
+def build_trainer(cfg: TrainConfig, ctx: RunContext, resuming: bool = False) -> L.Trainer:
     loggers = build_loggers(
-        cfg.logger, ctx.output_dir, ctx.run_name, ctx.group, cfg.stage, dataclasses.asdict(cfg)
+        cfg.logger,
+        ctx.output_dir,
+        ctx.run_name,
+        ctx.group,
+        cfg.stage,
+        dataclasses.asdict(cfg),
+        resuming=resuming,
     )
     return L.Trainer(
         **cfg.trainer,
@@ -90,8 +96,8 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     model = build_model(cfg, tokenizer)
     datamodule = CausalLMDataModule(cfg.data, tokenizer, cfg.seed)
     module = CausalLMModule(model, cfg.optim)
-    trainer = build_trainer(cfg, ctx)
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
+    trainer = build_trainer(cfg, ctx, resuming=ckpt_path is not None)
     if cfg.validate_before_fit and ckpt_path is None:
         trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)

@@ -24,14 +24,13 @@ def hydra_context(task_name: str) -> RunContext:
     hc = HydraConfig.get()
     output_dir = Path(hc.runtime.output_dir)
     run_name = hc.job.override_dirname or task_name
-    if hc.mode == RunMode.MULTIRUN:
-        group = Path(hc.sweep.dir).name
-    else:
-        group = task_name
+    group = Path(hc.sweep.dir).name if hc.mode == RunMode.MULTIRUN else task_name
     return RunContext(output_dir=output_dir, run_name=run_name, group=group)
 
 
-def run_task(job: Callable[[], dict[str, float]], output_dir: Path | None = None) -> dict[str, float]:
+def run_task(
+    job: Callable[[], dict[str, float]], output_dir: Path | None = None
+) -> dict[str, float]:
     """Run ``job``; on failure write the traceback beside its outputs, always finish W&B."""
     if output_dir is None and HydraConfig.initialized():
         output_dir = Path(HydraConfig.get().runtime.output_dir)

@@ -1,0 +1,1 @@
+"""Analysis of finished runs: read sweep outputs, compare initial-loss curves."""

@@ -1,0 +1,69 @@
+"""Discover the jobs of a Hydra run or multirun directory and read their metrics.
+
+A job is a directory holding ``.hydra/overrides.yaml``. Its label is its overrides minus
+those every job shares, so a 2×2 sweep plots as ``embedding_init=zip_tie,lora=r8`` etc.
+Metrics come from the CSV logger (``csv/metrics.csv``); a ``FAILED`` marker (written by the
+task wrapper) flags jobs that raised, so a comparison reports them instead of hiding them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from bailong.training.task import FAILED_MARKER
+
+METRICS_CSV = Path("csv") / "metrics.csv"
+
+
+@dataclass
+class Job:
+    path: Path
+    overrides: list[str]
+    label: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return (self.path / FAILED_MARKER).is_file()
+
+    @property
+    def failure(self) -> str:
+        """The last line of the job's traceback (the exception), or '' when it did not fail."""
+        if not self.failed:
+            return ""
+        lines = (self.path / FAILED_MARKER).read_text(encoding="utf-8").strip().splitlines()
+        return lines[-1] if lines else "failed"
+
+    def metrics(self) -> pd.DataFrame | None:
+        """The job's logged metrics, one row per step; None when none were written.
+
+        A resumed run re-logs the steps between its checkpoint and the kill; per step and
+        metric the last value logged wins, which is the resumed run's.
+        """
+        path = self.path / METRICS_CSV
+        if not path.is_file() or path.stat().st_size == 0:
+            return None
+        rows = pd.read_csv(path)
+        return rows.groupby("step", as_index=False, sort=True).last()
+
+
+def _read_overrides(job_dir: Path) -> list[str]:
+    raw = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text(encoding="utf-8"))
+    return [str(o) for o in raw or []]
+
+
+def find_jobs(root: Path) -> list[Job]:
+    """All jobs under ``root`` (a single run dir or a multirun dir), labelled, in path order."""
+    job_dirs = sorted(
+        {p.parent.parent for p in root.rglob(".hydra/overrides.yaml")},
+        key=lambda p: [int(s) if s.isdigit() else s for s in p.relative_to(root).parts],
+    )
+    jobs = [Job(path=d, overrides=_read_overrides(d)) for d in job_dirs]
+    shared = set.intersection(*(set(j.overrides) for j in jobs)) if len(jobs) > 1 else set()
+    for job in jobs:
+        distinct = [o for o in job.overrides if o not in shared]
+        job.label = ",".join(distinct) or job.path.name
+    return jobs
