@@ -7,14 +7,14 @@ from pathlib import Path
 
 from bailong.tokenizer.train import train_sentencepiece
 
-EN_WORDS = (
+EN_TEXT = (
     "the river runs past an old mill where children play and farmers bring grain to "
     "market every morning while the baker sells warm bread to travellers"
-).split()
-ZH_WORDS = (
+)
+ZH_TEXT = (
     "臺灣 天氣 今天 很好 我們 一起 去 學校 讀書 老師 說 中文 語言 模型 資料 訓練 "
     "電腦 程式 問題 答案 歷史 文化 臺北 高雄 朋友 喜歡 吃飯 喝茶 晚上 早上 GPU Llama"
-).split()
+)
 
 
 def sentences(words: tuple[str, ...] | list[str], n: int, seed: int, sep: str) -> list[str]:
@@ -23,11 +23,11 @@ def sentences(words: tuple[str, ...] | list[str], n: int, seed: int, sep: str) -
 
 
 def english_lines(n: int = 400, seed: int = 0) -> list[str]:
-    return [line.capitalize() + "." for line in sentences(EN_WORDS, n, seed, " ")]
+    return [line.capitalize() + "." for line in sentences(EN_TEXT.split(), n, seed, " ")]
 
 
 def chinese_lines(n: int = 400, seed: int = 1) -> list[str]:
-    return [line + "。" for line in sentences(ZH_WORDS, n, seed, "")]
+    return [line + "。" for line in sentences(ZH_TEXT.split(), n, seed, "")]
 
 
 def write(lines: list[str], path: Path) -> Path:
