@@ -38,7 +38,7 @@ class Schedule(str, Enum):
 
 
 class NonFinitePolicy(str, Enum):
-    """What a NaN/inf training loss does: stop the run with an error, or skip that batch and count it."""
+    """What a NaN/inf training loss does: stop the run with an error, or skip the batch, counted."""
 
     stop = "stop"
     skip = "skip"
