@@ -16,6 +16,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from bailong.shared_data import ENV_VAR, shared_path
+
 
 class ConfigError(ValueError):
     """A config value is invalid; the message names the key, the value and what is allowed."""
@@ -40,6 +42,14 @@ class NonFinitePolicy(str, Enum):
 
     stop = "stop"
     skip = "skip"
+
+
+class ScorePolicy(str, Enum):
+    """Scores given to pieces appended to a SentencePiece model (see bailong.tokenizer.merge)."""
+
+    below_base = "below_base"  # strictly below every base score, in the addition's order
+    zero = "zero"  # 0.0 for all, as Chinese-LLaMA-Alpaca's merge script does
+    addition = "addition"  # the addition model's own scores
 
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -152,6 +162,59 @@ class TrainConfig:
     callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
     trainer: dict[str, Any] = field(default_factory=dict)
     logger: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExtendCorpusConfig:
+    # Folder shaped like shared/data/corpora/zh_tw (drcd_dev.json, tang_poems/, cc0_sentences/);
+    # None: the shared one when present.
+    zh_tw_dir: str | None = None
+    # Extra plain-text training files, one document a line (e.g. your own crawl).
+    files: list[str] = field(default_factory=list)
+    # OpenCC conversion of the training text, e.g. "s2twp" (Simplified → Taiwan Traditional).
+    opencc: str | None = None
+    heldout_fraction: float = 0.05
+    # English text for the "segmentation unchanged" check; None: shared corpora/en/*.txt.
+    en_files: list[str] | None = None
+    en_sample_lines: int = 2000
+    seed: int = 0
+
+
+@dataclass
+class SentencePieceTrainConfig:
+    vocab_size: int = 30000
+    character_coverage: float = 0.9995
+    max_sentencepiece_length: int = 16
+    user_defined_symbols: list[str] = field(default_factory=list)
+    input_sentence_size: int = 0  # 0: all sentences
+    max_sentence_length: int = 8192
+    num_threads: int = 2
+
+
+@dataclass
+class MergeConfig:
+    cjk_only: bool = True
+    min_score: float | None = None
+    max_added: int | None = None
+    score_policy: ScorePolicy = ScorePolicy.below_base
+
+
+@dataclass
+class ExtendTokenizerConfig:
+    task_name: str = "extend_tokenizer"
+    # The SentencePiece model to extend; None: shared tokenizers/llama2/tokenizer.model.
+    base_model: str | None = None
+    output_dir: str = "extended_tokenizer"
+    paths: dict[str, Any] = field(default_factory=dict)
+    corpus: ExtendCorpusConfig = field(default_factory=ExtendCorpusConfig)
+    spm: SentencePieceTrainConfig = field(default_factory=SentencePieceTrainConfig)
+    merge: MergeConfig = field(default_factory=MergeConfig)
+
+
+OPENCC_CONFIGS = (
+    "s2t", "s2tw", "s2twp", "s2hk", "t2s", "t2tw", "t2hk", "t2jp",
+    "tw2s", "tw2sp", "tw2t", "hk2s", "hk2t", "jp2t",
+)  # fmt: skip
 
 
 def _fail(key: str, value: Any, allowed: str) -> None:
@@ -271,19 +334,23 @@ def reject_inline_secrets(raw: Any, prefix: str = "") -> None:
             reject_inline_secrets(value, f"{prefix[:-1]}[{i}].")
 
 
-def to_schema(cfg: DictConfig) -> TrainConfig:
-    """Merge a composed config onto the schema; type and unknown-key errors become ConfigError."""
+def _merge_schema(schema: type, cfg: DictConfig) -> Any:
     raw = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(raw, dict)
     raw.pop("hydra", None)
     reject_inline_secrets(raw)
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(TrainConfig), raw)
+        merged = OmegaConf.merge(OmegaConf.structured(schema), raw)
     except OmegaConfBaseException as err:
         raise ConfigError(str(err).strip()) from None
     obj = OmegaConf.to_object(merged)
-    assert isinstance(obj, TrainConfig)
+    assert isinstance(obj, schema)
     return obj
+
+
+def to_schema(cfg: DictConfig) -> TrainConfig:
+    """Merge a composed config onto the schema; type and unknown-key errors become ConfigError."""
+    return _merge_schema(TrainConfig, cfg)
 
 
 def validate_train_config(cfg: DictConfig) -> TrainConfig:
@@ -291,4 +358,49 @@ def validate_train_config(cfg: DictConfig) -> TrainConfig:
     settings = to_schema(cfg)
     _check_values(settings)
     _check_device(settings)
+    return settings
+
+
+def _shared_default(key: str, value: str | None, relative: str) -> str:
+    """``value``, or the shared data path it defaults to; fails naming both when neither exists."""
+    if value is not None:
+        if not Path(value).expanduser().exists():
+            _fail(key, value, "no such file or directory")
+        return str(Path(value).expanduser())
+    found = shared_path(relative)
+    if found is None:
+        _fail(key, None, f"set it, or {ENV_VAR} to a shared data folder holding {relative}")
+    return str(found)
+
+
+def validate_extend_tokenizer_config(cfg: DictConfig) -> ExtendTokenizerConfig:
+    """The extend-tokenizer config, typed, checked, with shared-data defaults resolved."""
+    settings = _merge_schema(ExtendTokenizerConfig, cfg)
+    settings.base_model = _shared_default(
+        "base_model", settings.base_model, "tokenizers/llama2/tokenizer.model"
+    )
+    corpus = settings.corpus
+    for i, path in enumerate(corpus.files):
+        if not Path(path).expanduser().is_file():
+            _fail(f"corpus.files[{i}]", path, "no such file")
+    if corpus.zh_tw_dir is not None or not corpus.files:
+        corpus.zh_tw_dir = _shared_default("corpus.zh_tw_dir", corpus.zh_tw_dir, "corpora/zh_tw")
+    if corpus.en_files is None:
+        en_dir = shared_path("corpora/en")
+        corpus.en_files = sorted(str(p) for p in en_dir.glob("*.txt")) if en_dir else []
+    for i, path in enumerate(corpus.en_files):
+        if not Path(path).expanduser().is_file():
+            _fail(f"corpus.en_files[{i}]", path, "no such file")
+    if corpus.opencc is not None:
+        _check_choice("corpus.opencc", corpus.opencc, OPENCC_CONFIGS)
+    if not 0.0 <= corpus.heldout_fraction < 1.0:
+        _fail("corpus.heldout_fraction", corpus.heldout_fraction, "must lie in [0, 1)")
+    if corpus.en_sample_lines < 0:
+        _fail("corpus.en_sample_lines", corpus.en_sample_lines, "must be >= 0")
+    if settings.spm.vocab_size < 300:
+        _fail("spm.vocab_size", settings.spm.vocab_size, "needs >= 300 pieces (259 are bytes etc.)")
+    if not 0.0 < settings.spm.character_coverage <= 1.0:
+        _fail("spm.character_coverage", settings.spm.character_coverage, "must lie in (0, 1]")
+    if settings.merge.max_added is not None and settings.merge.max_added < 0:
+        _fail("merge.max_added", settings.merge.max_added, "must be >= 0 (or null for no cap)")
     return settings

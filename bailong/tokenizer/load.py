@@ -1,7 +1,9 @@
 """Load the tokenizer a run trains with, from whatever the config names.
 
-A SentencePiece ``.model`` file goes through the Llama tokenizer class so ids match the
-SentencePiece model exactly; a directory or hub name goes through ``AutoTokenizer``. With no
+A SentencePiece ``.model`` file (or a directory holding only ``tokenizer.model``) is converted
+by ``bailong.tokenizer.hf`` so ids match the SentencePiece model exactly (transformers' own
+Llama conversion differs on runs of spaces); a directory with ``tokenizer.json`` (such as
+``bailong-extend-tokenizer``'s output) or a hub name goes through ``AutoTokenizer``. With no
 name, a small byte-fallback model is trained on the run's text files and cached by content
 hash, so the default run is self-contained and repeated runs reuse it.
 """
@@ -9,22 +11,14 @@ hash, so the default run is self-contained and repeated runs reuse it.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from transformers import AutoTokenizer, LlamaTokenizer, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from bailong.tokenizer.hf import hf_tokenizer_from_sentencepiece
 from bailong.tokenizer.train import train_sentencepiece
-
-
-def _from_sentencepiece_file(model_file: Path) -> PreTrainedTokenizerBase:
-    if model_file.name == "tokenizer.model":
-        return LlamaTokenizer.from_pretrained(str(model_file.parent))
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copyfile(model_file, Path(tmp) / "tokenizer.model")
-        return LlamaTokenizer.from_pretrained(tmp)
 
 
 def _sample_tokenizer_file(text_files: Sequence[Path], vocab_size: int, cache_dir: Path) -> Path:
@@ -54,11 +48,13 @@ def load_tokenizer(
     if name_or_path is None:
         if not text_files or cache_dir is None:
             raise ValueError("training a sample tokenizer needs text_files and cache_dir")
-        tok = _from_sentencepiece_file(
+        tok = hf_tokenizer_from_sentencepiece(
             _sample_tokenizer_file(text_files, sample_vocab_size, cache_dir)
         )
-    elif Path(name_or_path).expanduser().is_file():
-        tok = _from_sentencepiece_file(Path(name_or_path).expanduser())
+    elif (path := Path(name_or_path).expanduser()).is_file():
+        tok = hf_tokenizer_from_sentencepiece(path)
+    elif (path / "tokenizer.model").is_file() and not (path / "tokenizer.json").is_file():
+        tok = hf_tokenizer_from_sentencepiece(path / "tokenizer.model")
     else:
         tok = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     if tok.pad_token_id is None:

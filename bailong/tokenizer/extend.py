@@ -1,0 +1,96 @@
+"""The extend-tokenizer pipeline: corpus → Chinese BPE model → append-only merge → HF dir → report.
+
+Output directory layout::
+
+    tokenizer.model, tokenizer.json, tokenizer_config.json   # the extended tokenizer
+    addition.model, addition.vocab                            # the Chinese model it appended
+    corpus/train_zh.txt, corpus/heldout_zh.txt                # what it trained / measured on
+    report.json                                               # the report (also printed)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from bailong.config import ExtendTokenizerConfig
+from bailong.tokenizer.corpus import (
+    line_documents,
+    sample_lines,
+    split_heldout,
+    to_traditional,
+    write_lines,
+    zh_tw_documents,
+)
+from bailong.tokenizer.hf import save_tokenizer_dir
+from bailong.tokenizer.merge import merge_sentencepiece
+from bailong.tokenizer.report import build_report, write_report
+from bailong.tokenizer.train import train_sentencepiece
+
+
+def chinese_documents(settings: ExtendTokenizerConfig) -> list[str]:
+    corpus = settings.corpus
+    docs = zh_tw_documents(Path(corpus.zh_tw_dir)) if corpus.zh_tw_dir else []
+    for path in corpus.files:
+        docs += line_documents(Path(path).expanduser())
+    return to_traditional(docs, corpus.opencc) if corpus.opencc else docs
+
+
+def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
+    """Run the pipeline into ``settings.output_dir``; return the report (also written as JSON)."""
+    out = Path(settings.output_dir).expanduser()
+    corpus = settings.corpus
+    train_docs, heldout_docs = split_heldout(
+        chinese_documents(settings), corpus.heldout_fraction, corpus.seed
+    )
+    train_file = write_lines(train_docs, out / "corpus" / "train_zh.txt")
+    write_lines(heldout_docs, out / "corpus" / "heldout_zh.txt")
+
+    started = time.perf_counter()
+    sp = settings.spm
+    addition = train_sentencepiece(
+        [train_file],
+        out / "addition",
+        sp.vocab_size,
+        character_coverage=sp.character_coverage,
+        max_sentencepiece_length=sp.max_sentencepiece_length,
+        user_defined_symbols=sp.user_defined_symbols,
+        input_sentence_size=sp.input_sentence_size,
+        max_sentence_length=sp.max_sentence_length,
+        num_threads=sp.num_threads,
+    )
+    train_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    m = settings.merge
+    merged = merge_sentencepiece(
+        settings.base_model,
+        addition,
+        out / "tokenizer.model",
+        cjk_only=m.cjk_only,
+        min_score=m.min_score,
+        max_added=m.max_added,
+        score_policy=m.score_policy,
+    )
+    merge_seconds = time.perf_counter() - started
+    save_tokenizer_dir(out / "tokenizer.model", out)
+
+    heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
+    if corpus.en_files and corpus.en_sample_lines:
+        en_paths = [Path(p).expanduser() for p in corpus.en_files]
+        heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
+    report = build_report(
+        Path(settings.base_model),
+        out / "tokenizer.model",
+        heldout,
+        extra={
+            "merge": merged.to_dict(),
+            "train_lines": sum(1 for _ in train_file.open(encoding="utf-8")),
+            "addition_vocab_size": sp.vocab_size,
+            "train_seconds": round(train_seconds, 2),
+            "merge_seconds": round(merge_seconds, 3),
+        },
+    )
+    write_report(report, out / "report.json")
+    return report

@@ -1,0 +1,93 @@
+"""A Hugging Face tokenizer that gives exactly the ids of a SentencePiece BPE model.
+
+transformers 5 converts a Llama ``tokenizer.model`` with merges ranked by piece id and a
+Metaspace pre-tokenizer that skips the dummy prefix before a leading space; both disagree
+with SentencePiece on runs of spaces (Llama 2's whitespace pieces have id 259.. but score
+-1e9) and on text starting with a space. Here merges are ranked by SentencePiece score and
+the dummy prefix is a normalizer (always prepended, spaces become ▁), as SentencePiece does,
+so the saved directory loads offline with ``AutoTokenizer`` and encodes like the ``.model``.
+The one remaining difference is HF's own: a literal "<s>" in text becomes the BOS token.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, processors
+from transformers import PreTrainedTokenizerFast
+from transformers.tokenization_utils_base import generate_merges
+
+from bailong.tokenizer.merge import load_model_proto
+
+_Piece = sp_pb2.ModelProto.SentencePiece
+
+
+def _check_supported(proto: sp_pb2.ModelProto, path: Path) -> None:
+    norm = proto.normalizer_spec
+    if proto.trainer_spec.model_type != sp_pb2.TrainerSpec.BPE:
+        raise ValueError(f"{path}: only SentencePiece BPE models convert exactly")
+    if norm.precompiled_charsmap or norm.remove_extra_whitespaces:
+        raise ValueError(
+            f"{path}: normalizer {norm.name!r} (remove_extra_whitespaces="
+            f"{norm.remove_extra_whitespaces}) is not identity; only identity converts exactly"
+        )
+
+
+def _backend(proto: sp_pb2.ModelProto) -> Tokenizer:
+    vocab = {p.piece: i for i, p in enumerate(proto.pieces)}
+    scores = {p.piece: p.score for p in proto.pieces if p.type == _Piece.NORMAL}
+    not_mergeable = [p.piece for p in proto.pieces if p.type != _Piece.NORMAL]
+    merges = generate_merges(vocab, scores, skip_tokens=not_mergeable)
+    unk = proto.pieces[proto.trainer_spec.unk_id].piece
+    tok = Tokenizer(
+        models.BPE(vocab=vocab, merges=merges, unk_token=unk, fuse_unk=True, byte_fallback=True)
+    )
+    steps = [normalizers.Replace(" ", "▁")]
+    if proto.normalizer_spec.add_dummy_prefix:
+        steps.insert(0, normalizers.Prepend("▁"))
+    tok.normalizer = normalizers.Sequence(steps)
+    tok.pre_tokenizer = None
+    strip = [decoders.Strip(" ", 1, 0)] if proto.normalizer_spec.add_dummy_prefix else []
+    tok.decoder = decoders.Sequence(
+        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), *strip]
+    )
+    special = [p.piece for p in proto.pieces if p.type in (_Piece.CONTROL, _Piece.UNKNOWN)]
+    tok.add_special_tokens([AddedToken(s, normalized=False, special=True) for s in special])
+    user = [p.piece for p in proto.pieces if p.type == _Piece.USER_DEFINED]
+    tok.add_tokens([AddedToken(s, normalized=False) for s in user])
+    return tok
+
+
+def hf_tokenizer_from_sentencepiece(model_path: str | Path) -> PreTrainedTokenizerFast:
+    """A fast tokenizer with SentencePiece's ids; adds BOS like Llama's tokenizer does."""
+    path = Path(model_path)
+    proto = load_model_proto(path)
+    _check_supported(proto, path)
+    tok = _backend(proto)
+    spec = proto.trainer_spec
+    bos = proto.pieces[spec.bos_id].piece if spec.bos_id >= 0 else None
+    eos = proto.pieces[spec.eos_id].piece if spec.eos_id >= 0 else None
+    if bos is not None:
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, spec.bos_id)]
+        )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=bos,
+        eos_token=eos,
+        unk_token=proto.pieces[spec.unk_id].piece,
+        clean_up_tokenization_spaces=False,
+    )
+
+
+def save_tokenizer_dir(model_path: str | Path, out_dir: str | Path) -> Path:
+    """Write ``tokenizer.model`` and the HF files (tokenizer.json, config) into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "tokenizer.model"
+    if Path(model_path).resolve() != target.resolve():
+        shutil.copyfile(model_path, target)
+    hf_tokenizer_from_sentencepiece(target).save_pretrained(str(out))
+    return out

@@ -1,0 +1,110 @@
+"""The bailong-extend-tokenizer config validates, runs end to end, and feeds the train app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import sentencepiece as spm
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from bailong.config import ConfigError, validate_extend_tokenizer_config
+from bailong.tokenizer import load_tokenizer
+from bailong.tokenizer.extend import extend_tokenizer
+from tests.helpers import CONF, train_settings
+from tests.tokenizer_helpers import chinese_lines, english_lines, tiny_models, write
+
+
+def compose_extend(overrides: list[str]) -> DictConfig:
+    """The config as the CLI composes it (Hydra's run dir set to a placeholder)."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="extend_tokenizer", overrides=overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = cfg.paths.log_dir = "unused"
+    return cfg
+
+
+@pytest.fixture
+def small_inputs(tmp_path: Path) -> list[str]:
+    base, _ = tiny_models(tmp_path)
+    zh = write(chinese_lines(300, seed=5), tmp_path / "zh_docs.txt")
+    en = write(english_lines(100, seed=5), tmp_path / "en_docs.txt")
+    return [
+        f"base_model={base}",
+        f"corpus.files=[{zh}]",
+        f"corpus.en_files=[{en}]",
+        f"output_dir={tmp_path / 'out'}",
+        "spm.vocab_size=500",
+        "merge.max_added=150",
+    ]
+
+
+def test_runs_end_to_end_without_shared_data(small_inputs: list[str], tmp_path: Path) -> None:
+    settings = validate_extend_tokenizer_config(compose_extend(small_inputs))
+    report = extend_tokenizer(settings)
+    out = tmp_path / "out"
+    assert json.loads((out / "report.json").read_text(encoding="utf-8")) == report
+    assert report["pieces_added"] == 150 == report["merge"]["added"]
+    zh, en = report["languages"]["zh_tw"], report["languages"]["en"]
+    assert zh["chars_per_token_after"] > zh["chars_per_token_before"]
+    assert en["lines_changed"] == 0
+    sp = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
+    tok = load_tokenizer(str(out))
+    assert len(tok) == sp.get_piece_size() == report["extended_vocab_size"]
+    line = chinese_lines(1, seed=99)[0]
+    assert tok(line, add_special_tokens=False)["input_ids"] == sp.encode(line)
+
+
+def test_opencc_converts_training_text(small_inputs: list[str], tmp_path: Path) -> None:
+    simplified = write(["我们用电脑训练语言模型。"] * 50, tmp_path / "simplified.txt")
+    zh = next(o for o in small_inputs if o.startswith("corpus.files")).split("[")[1].rstrip("]")
+    overrides = [o for o in small_inputs if not o.startswith("corpus.files")]
+    overrides += [f"corpus.files=[{zh},{simplified}]", "corpus.opencc=s2twp"]
+    overrides += ["corpus.heldout_fraction=0"]
+    extend_tokenizer(validate_extend_tokenizer_config(compose_extend(overrides)))
+    text = (tmp_path / "out" / "corpus" / "train_zh.txt").read_text(encoding="utf-8")
+    assert "我們用電腦訓練語言模型" in text and "们" not in text
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("corpus.opencc=s2xx", "corpus.opencc"),
+        ("spm.vocab_size=10", "spm.vocab_size"),
+        ("merge.max_added=-1", "merge.max_added"),
+        ("merge.score_policy=high", "score_policy"),
+        ("corpus.heldout_fraction=1.5", "corpus.heldout_fraction"),
+        ("base_model=/no/such/tokenizer.model", "base_model"),
+    ],
+)
+def test_bad_values_name_the_key(small_inputs: list[str], override: str, key: str) -> None:
+    overrides = [o for o in small_inputs if o.split("=")[0] != override.split("=")[0]]
+    with pytest.raises(ConfigError, match=key):
+        validate_extend_tokenizer_config(compose_extend([*overrides, override]))
+
+
+def test_train_app_composes_with_extended_tokenizer(tmp_path: Path) -> None:
+    """The default output_dir of the extend app is where tokenizer=extended looks."""
+    settings = train_settings(tmp_path, ["tokenizer=extended"])
+    extend_cfg = compose_extend([f"paths.cache_dir={Path(settings.paths['cache_dir'])}"])
+    assert settings.tokenizer.name_or_path == extend_cfg.output_dir
+
+
+def test_cli_default_reaches_paper_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default config on the shared corpora: 27,241 appended → 59,241 (about 4 s)."""
+    from bailong.cli.extend_tokenizer import main
+    from tests.conftest import require_shared
+
+    require_shared("corpora/zh_tw")
+    require_shared("tokenizers/llama2/tokenizer.model")
+    out = tmp_path / "extended"
+    monkeypatch.setattr(
+        sys, "argv", ["bailong-extend-tokenizer", f"output_dir={out}", f"paths.log_dir={tmp_path}"]
+    )
+    main()
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["extended_vocab_size"] == 59241 and report["pieces_added"] == 27241
+    assert report["languages"]["en"]["lines_changed"] == 0

@@ -1,0 +1,94 @@
+"""Append-only merge on tiny models trained here: ids kept, no duplicates, filters, scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sentencepiece as spm
+
+from bailong.tokenizer import merge_sentencepiece
+from bailong.tokenizer.merge import NORMAL, contains_cjk, load_model_proto
+from tests.tokenizer_helpers import chinese_lines, english_lines, tiny_models
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return tiny_models(tmp_path_factory.mktemp("tiny_spm"))
+
+
+def _pieces(path: Path) -> list[tuple[str, float, int]]:
+    return [(p.piece, p.score, p.type) for p in load_model_proto(path).pieces]
+
+
+def test_default_merge_appends_every_missing_normal_piece(models, tmp_path: Path) -> None:
+    base, addition = models
+    result = merge_sentencepiece(base, addition, tmp_path / "m.model")
+    before, after = _pieces(base), _pieces(Path(result.output_path))
+    assert after[: len(before)] == before  # bit-for-bit: piece, float score, type
+    assert len({p for p, _, _ in after}) == len(after)
+    missing = [p.piece for p in load_model_proto(addition).pieces if p.type == NORMAL]
+    missing = [p for p in missing if p not in {q for q, _, _ in before}]
+    assert sorted(p for p, _, _ in after[len(before) :]) == sorted(missing)
+    assert result.added == len(missing) == result.candidates and result.total == len(after)
+    assert all(t == NORMAL for _, _, t in after[len(before) :])
+
+
+def test_below_base_scores_are_distinct_and_below_every_base_score(models, tmp_path) -> None:
+    base, addition = models
+    merge_sentencepiece(base, addition, tmp_path / "m.model")
+    pieces = _pieces(tmp_path / "m.model")
+    n_base = len(_pieces(base))
+    new = np.array([s for _, s, _ in pieces[n_base:]], dtype=np.float32)
+    assert new.max() < min(s for _, s, _ in pieces[:n_base])
+    assert np.all(np.diff(new) < 0)
+
+
+def test_merged_model_encodes_and_round_trips(models, tmp_path: Path) -> None:
+    base, addition = models
+    merge_sentencepiece(base, addition, tmp_path / "m.model")
+    before = spm.SentencePieceProcessor(model_file=str(base))
+    after = spm.SentencePieceProcessor(model_file=str(tmp_path / "m.model"))
+    zh, en = chinese_lines(50, seed=7), english_lines(50, seed=7)
+    for line in zh + en:
+        assert after.decode(after.encode(line)) == line
+    assert sum(map(len, after.encode(zh))) < sum(map(len, before.encode(zh))) / 2
+    assert after.encode(en) == before.encode(en)
+
+
+def test_filters_and_exact_count(models, tmp_path: Path) -> None:
+    base, addition = models
+    cjk = merge_sentencepiece(base, addition, tmp_path / "cjk.model", cjk_only=True)
+    added = [p for p, _, _ in _pieces(tmp_path / "cjk.model")[cjk.base_size :]]
+    assert added and all(contains_cjk(p) for p in added)
+    assert cjk.filtered_out > 0  # the Chinese text mixes in "GPU" and "Llama"
+    capped = merge_sentencepiece(base, addition, tmp_path / "cap.model", max_added=40)
+    assert capped.added == 40 and capped.total == capped.base_size + 40
+    # capping keeps every appended merge buildable from pieces in the merged vocabulary
+    vocab = {p for p, _, _ in _pieces(tmp_path / "cap.model")}
+    for piece in [p for p, _, _ in _pieces(tmp_path / "cap.model")[capped.base_size :]]:
+        assert len(piece) == 1 or any(
+            piece[:i] in vocab and piece[i:] in vocab for i in range(1, len(piece))
+        )
+    scores = [p.score for p in load_model_proto(addition).pieces if p.type == NORMAL]
+    threshold = float(np.median(scores))
+    high = merge_sentencepiece(base, addition, tmp_path / "hi.model", min_score=threshold)
+    assert 0 < high.added < merge_sentencepiece(base, addition, tmp_path / "all.model").added
+
+
+def test_score_policies(models, tmp_path: Path) -> None:
+    base, addition = models
+    zero = merge_sentencepiece(base, addition, tmp_path / "z.model", score_policy="zero")
+    assert {s for _, s, _ in _pieces(tmp_path / "z.model")[zero.base_size :]} == {0.0}
+    kept = merge_sentencepiece(base, addition, tmp_path / "a.model", score_policy="addition")
+    add_scores = {p.piece: p.score for p in load_model_proto(addition).pieces}
+    assert all(s == add_scores[p] for p, s, _ in _pieces(tmp_path / "a.model")[kept.base_size :])
+    with pytest.raises(ValueError, match="bogus"):
+        merge_sentencepiece(base, addition, tmp_path / "x.model", score_policy="bogus")
+
+
+def test_merging_into_itself_adds_nothing(models, tmp_path: Path) -> None:
+    base, _ = models
+    result = merge_sentencepiece(base, base, tmp_path / "same.model")
+    assert result.added == 0 and _pieces(tmp_path / "same.model") == _pieces(base)
