@@ -19,7 +19,7 @@ from tests.data_fixtures import tokenizer, write_jsonl
 
 __all__ = ["tokenizer"]
 
-WORDS = "river mountain 山 水 雲 cloud 風 wind 海 sea 光 light".split()
+WORDS = ["river", "mountain", "山", "水", "雲", "cloud", "風", "wind", "海", "sea", "光", "light"]
 
 
 def corpus(path: Path, n_docs: int, mean_words: int, seed: int) -> Path:
@@ -107,8 +107,10 @@ def test_mixer_without_recycling_stops_at_the_first_exhausted_source() -> None:
 
 
 def test_empty_source_is_named() -> None:
-    mixer = TokenMixer(["a", "empty"], [lambda: iter([[1]]), lambda: iter([])], [1, 1], len, 0, True)
-    with pytest.raises(ValueError, match="'empty' yields no items"):
+    mixer = TokenMixer(
+        ["a", "empty"], [lambda: iter([[1]]), lambda: iter([])], [1, 1], len, 0, True
+    )
+    with pytest.raises(ValueError, match=r"\['empty'\] yield no items"):
         list(itertools.islice(mixer, 5))
 
 

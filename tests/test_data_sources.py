@@ -60,7 +60,7 @@ def test_nested_json_path_and_parquet(tmp_path: Path) -> None:
 def test_hf_datasets_source_reads_a_local_folder_offline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``hf_name`` goes through ``datasets.load_dataset`` (streamed); a local folder needs no network."""
+    """``hf_name`` streams through ``datasets.load_dataset``; a local folder needs no network."""
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     folder = tmp_path / "hub_like"
     folder.mkdir()

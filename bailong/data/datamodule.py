@@ -85,12 +85,14 @@ def mix_sources(
     length: Callable[[object], int],
     seed: int,
     recycle: bool,
+    skip_empty: bool,
 ) -> tuple[TokenMixer, dict[str, SourceStats]]:
     """A token-share mixer over one lazy stream per source, with each source's counters."""
     stats = {s.name: SourceStats() for s in sources}
     openers = [partial(stream, s, stats[s.name]) for s in sources]
     names = [s.name for s in sources]
-    mixer = TokenMixer(names, openers, [s.cfg.weight for s in sources], length, seed, recycle)
+    weights = [s.cfg.weight for s in sources]
+    mixer = TokenMixer(names, openers, weights, length, seed, recycle, skip_empty)
     return mixer, stats
 
 
@@ -110,7 +112,8 @@ def pretrain_blocks(
 
     recycle = split == "train" and cfg.train_items is not None
     sources = configured_sources(cfg)
-    mixer, stats = mix_sources(sources, stream, len, seed + (split == "val"), recycle)
+    val = split == "val"  # a small source may have no validation document: leave it out
+    mixer, stats = mix_sources(sources, stream, len, seed + val, recycle, skip_empty=val)
     limit = cfg.train_items if split == "train" else None
     blocks, block_tokens = pack_stream(mixer, cfg.block_size, len(sources), limit)
     mixer.stats.tokens = block_tokens  # shares as they ended up in whole blocks

@@ -10,6 +10,7 @@ they can be checked against the spec.
 
 Streams are opened lazily and read one item at a time, so nothing is materialized; a source
 that runs out is reopened (another pass) when ``recycle`` is on, otherwise the mix ends there.
+An empty source is an error, or (``skip_empty``) left out with the others' shares rescaled.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class TokenMixer(Generic[T]):
         length: Callable[[T], int],
         seed: int,
         recycle: bool,
+        skip_empty: bool = False,
     ) -> None:
         if not len(names) == len(openers) == len(weights):
             raise ValueError("names, openers and weights must have the same length")
@@ -90,6 +92,7 @@ class TokenMixer(Generic[T]):
         self.length = length
         self.seed = seed
         self.recycle = recycle
+        self.skip_empty = skip_empty  # e.g. a small source with no document in validation
         self.stats = MixStats(list(names), normalize(weights))
 
     def _open(self, i: int) -> Iterator[T]:
@@ -105,8 +108,6 @@ class TokenMixer(Generic[T]):
             if not self.recycle or attempt == 1:
                 break
             streams[i] = self._open(i)
-        if self.stats.items[i] == 0:
-            raise ValueError(f"data source {self.stats.names[i]!r} yields no items")
         return None
 
     def __iter__(self) -> Iterator[tuple[int, T]]:
@@ -116,16 +117,21 @@ class TokenMixer(Generic[T]):
         streams = [self._open(i) for i in range(n)]
         # One item of lookahead per source gives a length estimate before the first draw.
         pending = [self._next(i, streams) for i in range(n)]
-        if any(p is None for p in pending):
+        empty = [self.stats.names[i] for i in range(n) if pending[i] is None]
+        if empty and not self.skip_empty:
+            raise ValueError(f"data source(s) {empty} yield no items")
+        active = [i for i in range(n) if pending[i] is not None]
+        if not active:
             return
-        seen_tokens = [float(self.length(p)) for p in pending]  # type: ignore[arg-type]
+        seen_tokens = [float(self.length(p)) if p is not None else 0.0 for p in pending]
         seen_items = [1] * n
-        targets = self.stats.targets
+        total_weight = sum(self.stats.targets[i] for i in active)
+        targets = [self.stats.targets[i] / total_weight for i in range(n)]
         while True:
             total = sum(self.stats.tokens)
             # Only sources at or below their share may be drawn (one always is: the deficits
             # sum to zero), so no source runs ahead by more than one item.
-            behind = [i for i in range(n) if targets[i] * total >= self.stats.tokens[i]]
+            behind = [i for i in active if targets[i] * total >= self.stats.tokens[i]]
             probs = [targets[i] * seen_items[i] / max(seen_tokens[i], 1.0) for i in behind]
             i = rng.choices(behind, weights=probs)[0]
             item = pending[i]

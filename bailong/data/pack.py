@@ -5,9 +5,10 @@ Pretraining: each document is wrapped as ``<s> … </s>`` and the stream is cut 
 
 SFT: whole conversations are placed into rows without splitting any; ``position_ids``
 restart at 0 for every conversation. transformers' masking reads a restart in
-``position_ids`` (with no 2-D attention mask given) as a sequence boundary and builds a
-block-diagonal causal mask, so no token attends across conversations, and labels of the
-padding are -100 so no loss crosses them either.
+``position_ids`` (with no 2-D attention mask and no KV cache, hence ``use_cache=False`` in
+the SFT collate) as a sequence boundary and builds a block-diagonal causal mask, so no token
+attends across conversations; labels of prompts and padding are -100 so no loss crosses
+them either.
 """
 
 from __future__ import annotations

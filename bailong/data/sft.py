@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from functools import partial
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
@@ -39,10 +40,16 @@ class RowDataset(Dataset):
         return self.rows[index]
 
 
-def pad_collate(rows: list[dict[str, torch.Tensor]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad a batch of single conversations to its longest; padding gets no loss."""
-    if "position_ids" in rows[0]:  # packed rows are already block_size long
-        return torch.utils.data.default_collate(rows)
+def pad_collate(rows: list[dict[str, torch.Tensor]], pad_id: int) -> dict[str, Any]:
+    """Right-pad a batch of single conversations to its longest; padding gets no loss.
+
+    Packed rows are already ``block_size`` long. They go with ``use_cache=False``: the HF
+    Llama only reads a packed layout from ``position_ids`` when it has no KV cache, and it
+    creates one by default even in training, in which case attention would silently cross
+    conversations (tests/test_data_sft.py checks both ways).
+    """
+    if "position_ids" in rows[0]:
+        return {**torch.utils.data.default_collate(rows), "use_cache": False}
     width = max(len(r["input_ids"]) for r in rows)
     batch = {
         "input_ids": torch.full((len(rows), width), pad_id, dtype=torch.long),
@@ -55,6 +62,10 @@ def pad_collate(rows: list[dict[str, torch.Tensor]], pad_id: int) -> dict[str, t
         batch["attention_mask"][i, :n] = 1
         batch["labels"][i, :n] = row["labels"]
     return batch
+
+
+def example_length(example: Example) -> int:
+    return len(example[0])
 
 
 def sft_examples(
@@ -74,9 +85,8 @@ def sft_examples(
 
     recycle = split == "train" and cfg.train_items is not None
     sources = configured_sources(cfg)
-    mixer, stats = mix_sources(
-        sources, stream, lambda ex: len(ex[0]), seed + (split == "val"), recycle
-    )
+    val = split == "val"
+    mixer, stats = mix_sources(sources, stream, example_length, seed + val, recycle, val)
     limit = cfg.train_items if split == "train" else None
     examples = [ex for _, ex in itertools.islice(mixer, limit)]
     return examples, DataReport(mixer.stats, stats, len(examples))
