@@ -108,7 +108,12 @@ def pretrain_blocks(
 
     def stream(src: Source, stats: SourceStats) -> Iterator[list[int]]:
         texts = (text for _, text in documents(src, cfg, stats, split, seed))
-        return (wrap_document(ids, bos, eos) for ids in batched_token_ids(texts, tokenizer))
+        for ids in batched_token_ids(texts, tokenizer):
+            doc = wrap_document(ids, bos, eos)
+            # Mix in pieces of at most one block: a 50k-token article drawn whole would
+            # overshoot its source's share by 50k tokens; a block never sees more context.
+            for start in range(0, len(doc), cfg.block_size):
+                yield doc[start : start + cfg.block_size]
 
     recycle = split == "train" and cfg.train_items is not None
     sources = configured_sources(cfg)
