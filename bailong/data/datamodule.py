@@ -1,24 +1,32 @@
-"""Causal-LM data module: documents → held-out split → tokenized → packed blocks.
+"""Causal-LM data module: sources → clean → seeded split → token-share mix → packed blocks.
 
 Train batches come from a ``StatefulDataLoader`` so a checkpoint taken mid-epoch records the
 exact data position and a resumed run sees the same batches the uninterrupted run would.
-The split is by document (seeded), so validation text never leaks into training blocks.
+The split is per document (seeded hash), so validation text never leaks into training
+blocks. The mix is streamed: sources are read one document at a time and only the blocks a
+run asks for (``data.train_items``) are kept, so a corpus larger than memory can feed it.
 """
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 from torchdata.stateful_dataloader import StatefulDataLoader
 from transformers import PreTrainedTokenizerBase
 
 from bailong.config import DataConfig
-from bailong.data.documents import read_documents, resolve_files
-from bailong.data.pack import pack_documents
+from bailong.data.mix import MixStats, TokenMixer
+from bailong.data.pack import pack_stream, wrap_document
+from bailong.data.sources import Source, SourceStats, configured_sources, documents
+
+log = logging.getLogger(__name__)
+TOKENIZE_BATCH = 64
 
 
 class BlockDataset(Dataset):
@@ -35,14 +43,86 @@ class BlockDataset(Dataset):
         return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids}
 
 
-def split_documents(docs: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Seeded document-level split; validation gets at least one document."""
-    order = list(range(len(docs)))
-    random.Random(seed).shuffle(order)
-    n_val = max(1, round(len(docs) * val_fraction))
-    val = [docs[i] for i in sorted(order[:n_val])]
-    train = [docs[i] for i in sorted(order[n_val:])]
-    return train, val
+@dataclass
+class DataReport:
+    """What building a split did: the mix's target and realized token shares, per-source
+    cleaning counts and skipped bad records. Shown by ``bailong-data`` and logged."""
+
+    mix: MixStats
+    sources: dict[str, SourceStats] = field(default_factory=dict)
+    items: int = 0  # blocks (pretrain) or examples (sft) produced
+
+    def log(self, split: str) -> None:
+        for row in self.mix.rows():
+            log.info("%s mix %s", split, row)
+        for name, stats in self.sources.items():
+            log.info(
+                "%s source %s cleaning=%s bad=%s",
+                split,
+                name,
+                dict(stats.cleaning),
+                dict(stats.bad),
+            )
+
+
+def batched_token_ids(
+    texts: Iterator[str], tokenizer: PreTrainedTokenizerBase
+) -> Iterator[list[int]]:
+    """Tokenize a lazy text stream a batch at a time (fast tokenizers work per batch)."""
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == TOKENIZE_BATCH:
+            yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
+            batch = []
+    if batch:
+        yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
+
+
+def mix_sources(
+    sources: list[Source],
+    stream: Callable[[Source, SourceStats], Iterator],
+    length: Callable[[object], int],
+    seed: int,
+    recycle: bool,
+    skip_empty: bool,
+) -> tuple[TokenMixer, dict[str, SourceStats]]:
+    """A token-share mixer over one lazy stream per source, with each source's counters."""
+    stats = {s.name: SourceStats() for s in sources}
+    openers = [partial(stream, s, stats[s.name]) for s in sources]
+    names = [s.name for s in sources]
+    weights = [s.cfg.weight for s in sources]
+    mixer = TokenMixer(names, openers, weights, length, seed, recycle, skip_empty)
+    return mixer, stats
+
+
+def pretrain_blocks(
+    cfg: DataConfig, tokenizer: PreTrainedTokenizerBase, seed: int, split: str
+) -> tuple[torch.Tensor, DataReport]:
+    """The packed blocks of ``split`` and the report of how the mix realized its shares.
+
+    Training draws ``cfg.train_items`` blocks (re-reading sources as needed) or, when that is
+    unset, stops when the first source runs out; validation always makes one pass.
+    """
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+
+    def stream(src: Source, stats: SourceStats) -> Iterator[list[int]]:
+        texts = (text for _, text in documents(src, cfg, stats, split, seed))
+        for ids in batched_token_ids(texts, tokenizer):
+            doc = wrap_document(ids, bos, eos)
+            # Mix in pieces of at most one block: a 50k-token article drawn whole would
+            # overshoot its source's share by 50k tokens; a block never sees more context.
+            for start in range(0, len(doc), cfg.block_size):
+                yield doc[start : start + cfg.block_size]
+
+    recycle = split == "train" and cfg.train_items is not None
+    sources = configured_sources(cfg)
+    val = split == "val"  # a small source may have no validation document: leave it out
+    mixer, stats = mix_sources(sources, stream, len, seed + val, recycle, skip_empty=val)
+    limit = cfg.train_items if split == "train" else None
+    blocks, block_tokens = pack_stream(mixer, cfg.block_size, len(sources), limit)
+    mixer.stats.tokens = block_tokens  # shares as they ended up in whole blocks
+    return blocks, DataReport(mixer.stats, stats, blocks.shape[0])
 
 
 class CausalLMDataModule(L.LightningDataModule):
@@ -51,37 +131,30 @@ class CausalLMDataModule(L.LightningDataModule):
         self.cfg = cfg
         self.tokenizer = tokenizer
         self.seed = seed
-        self.train_set: BlockDataset | None = None
-        self.val_set: BlockDataset | None = None
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.reports: dict[str, DataReport] = {}
+        self.collate_fn: Callable[[list[dict]], dict[str, torch.Tensor]] = default_collate
 
-    @property
-    def files(self) -> list[Path]:
-        return resolve_files(self.cfg.files)
-
-    def _blocks(self, docs: list[str]) -> torch.Tensor:
-        ids = self.tokenizer(docs, add_special_tokens=False)["input_ids"]
-        return pack_documents(
-            ids, self.cfg.block_size, self.tokenizer.bos_token_id, self.tokenizer.eos_token_id
-        )
+    def build_split(self, split: str) -> Dataset:
+        blocks, report = pretrain_blocks(self.cfg, self.tokenizer, self.seed, split)
+        self.reports[split] = report
+        return BlockDataset(blocks)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        docs = [d for f in self.files for d in read_documents(f, self.cfg.text_field)]
-        if len(docs) < 2:
-            raise ValueError(
-                f"data.files={self.cfg.files} hold {len(docs)} document(s); a train/validation "
-                "split needs at least 2 (plain text separates documents by blank lines)"
-            )
-        train_docs, val_docs = split_documents(docs, self.cfg.val_fraction, self.seed)
-        self.train_set = BlockDataset(self._blocks(train_docs))
-        self.val_set = BlockDataset(self._blocks(val_docs))
+        self.train_set = self.build_split("train")
+        self.val_set = self.build_split("val")
         for name, data in (("training", self.train_set), ("validation", self.val_set)):
             if len(data) == 0:
                 raise ValueError(
-                    f"the {name} split has no full block of data.block_size="
-                    f"{self.cfg.block_size} tokens; add text or lower data.block_size"
+                    f"the {name} split is empty (data.kind={self.cfg.kind}: no full block of "
+                    f"data.block_size={self.cfg.block_size} tokens, or no conversation); add "
+                    "data or lower data.block_size (plain text separates documents by blank lines)"
                 )
+        for split, report in self.reports.items():
+            report.log(split)
 
     def train_dataloader(self) -> StatefulDataLoader:
         assert self.train_set is not None
@@ -92,6 +165,7 @@ class CausalLMDataModule(L.LightningDataModule):
             drop_last=True,
             num_workers=self.cfg.num_workers,
             generator=torch.Generator().manual_seed(self.seed),
+            collate_fn=self.collate_fn,
         )
 
     def val_dataloader(self) -> DataLoader:
@@ -102,5 +176,17 @@ class CausalLMDataModule(L.LightningDataModule):
             self.val_set,
             batch_size=self.cfg.batch_size,
             shuffle=False,
+            collate_fn=self.collate_fn,
             generator=torch.Generator().manual_seed(self.seed),
         )
+
+
+def build_datamodule(
+    cfg: DataConfig, tokenizer: PreTrainedTokenizerBase, seed: int
+) -> CausalLMDataModule:
+    """The data module for ``cfg.kind``: packed pretraining blocks or SFT conversations."""
+    if cfg.kind == "sft":
+        from bailong.data.sft import SFTDataModule
+
+        return SFTDataModule(cfg, tokenizer, seed)
+    return CausalLMDataModule(cfg, tokenizer, seed)

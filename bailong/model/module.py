@@ -53,7 +53,10 @@ class CausalLMModule(L.LightningModule):
             self.skipped_batches += 1
             self.log("train/skipped_batches", float(self.skipped_batches))
             return None
-        self.tokens_seen += int(batch["attention_mask"].sum()) * self.trainer.world_size
+        # Packed SFT rows carry position_ids and no attention_mask: every position is a token.
+        mask = batch.get("attention_mask")
+        n_tokens = int(mask.sum()) if mask is not None else batch["input_ids"].numel()
+        self.tokens_seen += n_tokens * self.trainer.world_size
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/tokens_seen", float(self.tokens_seen))
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])

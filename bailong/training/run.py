@@ -16,7 +16,7 @@ from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
 from bailong.config import ConfigError, TrainConfig
-from bailong.data.datamodule import CausalLMDataModule
+from bailong.data.datamodule import build_datamodule
 from bailong.data.documents import resolve_files
 from bailong.model.load import load_base_model
 from bailong.model.lora import wrap_with_lora
@@ -94,7 +94,7 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True)
     tokenizer = build_tokenizer(cfg)
     model = build_model(cfg, tokenizer)
-    datamodule = CausalLMDataModule(cfg.data, tokenizer, cfg.seed)
+    datamodule = build_datamodule(cfg.data, tokenizer, cfg.seed)
     module = CausalLMModule(model, cfg.optim)
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
     trainer = build_trainer(cfg, ctx, resuming=ckpt_path is not None)

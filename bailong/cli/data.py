@@ -1,0 +1,81 @@
+"""``bailong-data``: check a data config before training on it.
+
+    bailong-data                                  # the default mix (bundled sample corpus)
+    bailong-data data=shared_zh_en                # realized token shares of a pretraining mix
+    bailong-data data=sft_sample --examples 2     # rendered SFT examples with the loss mask
+    bailong-data data=shared_sft data.chat.template=tokenizer tokenizer=...
+
+Arguments without ``--`` are Hydra overrides of the train config, so the data, tokenizer and
+seed are exactly those a ``bailong-train`` run with the same overrides would use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+from rich.console import Console
+from rich.table import Table
+
+from bailong.conf_dir import conf_dir
+from bailong.config import validate_train_config
+from bailong.data.report import show_loss_mask, summarize
+from bailong.training.run import build_tokenizer
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bailong-data", description=__doc__.split("\n")[0])
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=sft_sample")
+    parser.add_argument("--split", default="train", choices=["train", "val"])
+    parser.add_argument("--examples", type=int, default=2, help="SFT examples to render")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=args.overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = "."  # nothing is written; the Hydra run dir does not exist here
+    settings = validate_train_config(cfg)
+    tokenizer = build_tokenizer(settings)
+    summary = summarize(settings, tokenizer, args.split)
+    report = summary.report
+    console = Console(width=120)
+    unit = "examples" if settings.data.kind == "sft" else f"blocks of {settings.data.block_size}"
+    console.print(f"[bold]{args.split}[/bold]: {report.items} {unit}, tokenizer {len(tokenizer)}")
+
+    shares = Table(title="token shares (target vs realized)")
+    for col in ("source", "target", "realized", "tokens", "items", "passes"):
+        shares.add_column(col, justify="left" if col == "source" else "right")
+    for row in report.mix.rows():
+        shares.add_row(
+            str(row["source"]),
+            f"{row['target']:.2%}",
+            f"{row['realized']:.2%}",
+            f"{row['tokens']:,}",
+            f"{row['items']:,}",
+            str(row["passes"]),
+        )
+    console.print(shares)
+
+    removed = Table(title="cleaning and bad records (counts over what the stream read)")
+    for col in ("source", "step", "count"):
+        removed.add_column(col, justify="right" if col == "count" else "left")
+    for name, stats in report.sources.items():
+        for key, count in sorted(stats.cleaning.items()):
+            removed.add_row(name, key, f"{count:,}")
+        for key, count in sorted(stats.bad.items()):
+            removed.add_row(name, f"skipped: {key}", f"{count:,}")
+    console.print(removed)
+
+    for i, (ids, labels) in enumerate(summary.examples[: args.examples]):
+        trained = sum(label != -100 for label in labels)
+        console.rule(f"example {i}: {len(ids)} tokens, {trained} with loss in {{+ … +}}")
+        console.print(show_loss_mask(ids, labels, tokenizer), markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    main()

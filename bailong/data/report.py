@@ -1,0 +1,49 @@
+"""What a data config produces, in words: realized shares, filter counts, masked examples.
+
+Used by ``bailong-data`` so a mix can be checked before a long run: did each source get its
+token share, what did each cleaning step and the bad-record policy remove, and which tokens
+of a rendered conversation carry loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transformers import PreTrainedTokenizerBase
+
+from bailong.config import TrainConfig
+from bailong.data.datamodule import DataReport, pretrain_blocks
+from bailong.data.pack import IGNORE_INDEX
+from bailong.data.sft import sft_examples
+
+TRAINED_OPEN, TRAINED_CLOSE = "{+", "+}"
+
+
+@dataclass
+class SplitSummary:
+    report: DataReport
+    examples: list[tuple[list[int], list[int]]]  # SFT only: a few rendered examples
+
+
+def summarize(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase, split: str) -> SplitSummary:
+    """Build ``split`` of ``cfg.data`` exactly as training would, keeping its report."""
+    if cfg.data.kind == "sft":
+        examples, report = sft_examples(cfg.data, tokenizer, cfg.seed, split)
+        return SplitSummary(report, examples)
+    _, report = pretrain_blocks(cfg.data, tokenizer, cfg.seed, split)
+    return SplitSummary(report, [])
+
+
+def show_loss_mask(ids: list[int], labels: list[int], tokenizer: PreTrainedTokenizerBase) -> str:
+    """Decode ``ids`` with the tokens that carry loss wrapped in ``{+ … +}``."""
+    out, run, trained = [], [], None
+    for token, label in [*zip(ids, labels, strict=True), (None, None)]:
+        is_trained = label is not None and label != IGNORE_INDEX
+        if token is None or (run and is_trained != trained):
+            text = tokenizer.decode(run, skip_special_tokens=False)
+            out.append(f"{TRAINED_OPEN}{text}{TRAINED_CLOSE}" if trained else text)
+            run = []
+        if token is not None:
+            run.append(token)
+            trained = is_trained
+    return "".join(out)

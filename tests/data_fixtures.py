@@ -1,0 +1,28 @@
+"""Fixtures shared by the data tests: the tokenizer the default run trains, data files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from transformers import PreTrainedTokenizerBase
+
+from bailong.config import DataConfig, SourceConfig
+from bailong.training.run import build_tokenizer
+from tests.helpers import train_settings
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> PreTrainedTokenizerBase:
+    """The byte-fallback SentencePiece tokenizer the default train config builds."""
+    return build_tokenizer(train_settings(tmp_path_factory.mktemp("tok") / "run"))
+
+
+def write_jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def data_config(*sources: SourceConfig, **kwargs: object) -> DataConfig:
+    return DataConfig(sources=list(sources), **kwargs)
