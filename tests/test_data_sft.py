@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_llama2_labels_cover_exactly_the_assistant_turns(
 def test_tokenizer_chat_template_labels_cover_the_assistant_turns(
     tokenizer: PreTrainedTokenizerBase,
 ) -> None:
-    tok = type(tokenizer).from_pretrained(tokenizer.name_or_path)
+    tok = copy.deepcopy(tokenizer)  # the fixture is shared; the template change is local
     tok.chat_template = CHATML
     ids, labels = encode_conversation(THREE_TURNS, tok, "tokenizer", 1024)
     spans = trained_spans(ids, labels)
@@ -98,7 +99,11 @@ def test_packing_never_crosses_examples_in_loss_or_attention(
 ) -> None:
     convs = [THREE_TURNS, THREE_TURNS[:3], [("user", "Hi"), ("assistant", "Hello!")]]
     examples = [encode_conversation(c, tokenizer, "llama2", 200) for c in convs]
-    rows = list(pack_examples(examples, 256, tokenizer.pad_token_id))
+    lengths = [len(ids) for ids, _ in examples]
+    # a block the 1st example fills alone and the 2nd and 3rd share, whatever the tokenizer
+    block = max(lengths[0], lengths[1] + lengths[2]) + 1
+    assert lengths[0] + lengths[1] > block, "fixture texts: the first two must not fit together"
+    rows = list(pack_examples(examples, block, tokenizer.pad_token_id))
     assert len(rows) == 2
     row = rows[1]  # holds the 2nd and 3rd examples back to back, then padding
     pos = row["position_ids"].tolist()
