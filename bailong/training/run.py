@@ -21,6 +21,7 @@ from bailong.data.documents import resolve_files
 from bailong.model.load import load_base_model
 from bailong.model.lora import wrap_with_lora
 from bailong.model.module import CausalLMModule
+from bailong.model.reload import write_run_record
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO
@@ -105,6 +106,8 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
         adapter_dir = ctx.output_dir / "adapter"
         model.save_pretrained(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
+        # what bailong-eval/-chat/-export need to rebuild the same base (bailong.model.reload)
+        write_run_record(adapter_dir, cfg, base_vocab_size=len(tokenizer))
     return metrics_as_floats(trainer.callback_metrics)
 
 

@@ -1,0 +1,48 @@
+"""``bailong-chat``: talk to a trained run (or a Hugging Face model dir), streamed.
+
+    bailong-chat logs/train/runs/<run>
+    bailong-chat <run> --max-new-tokens 256 --temperature 0.7 --system "你是一個樂於助人的助理。"
+    echo "臺灣最高的山是哪一座？" | bailong-chat <run>
+
+Type /reset to start a new conversation, /exit (or Ctrl-D) to quit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bailong.config import DTYPES
+from bailong.eval.chat import chat_loop
+from bailong.eval.generate import CHAT_TEMPLATES, GenerationSettings
+from bailong.model.reload import load_trained
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bailong-chat", description=__doc__.split("\n")[0])
+    parser.add_argument("model_path", help="a train run dir, its adapter/ dir, or an HF model dir")
+    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--top-p", type=float, default=0.9)
+    parser.add_argument("--repetition-penalty", type=float, default=1.1)
+    parser.add_argument("--system", default=None, help="a system prompt")
+    parser.add_argument("--template", choices=CHAT_TEMPLATES, default=None)
+    parser.add_argument("--no-quantize", action="store_true", help="full-precision base")
+    parser.add_argument("--dtype", choices=DTYPES, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    quantize = False if args.no_quantize else None
+    lm = load_trained(args.model_path, quantize=quantize, dtype=args.dtype)
+    settings = GenerationSettings(
+        args.max_new_tokens, args.temperature, args.top_p, args.repetition_penalty
+    )
+    template = args.template or lm.chat_template
+    chat_loop(lm.model, lm.tokenizer, template, settings, sys.stdin, sys.stdout, args.system)
+
+
+if __name__ == "__main__":
+    main()

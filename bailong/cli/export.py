@@ -1,0 +1,38 @@
+"""``bailong-export``: merge a trained run's LoRA into a full-precision base and save a plain
+Hugging Face model directory (weights + extended tokenizer) that loads without peft/bailong.
+
+    bailong-export logs/train/runs/<run> exported/bailong-7b --dtype bfloat16
+    bailong-export <run> out --base original     # merge into the original (unquantized) weights
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from bailong.config import DTYPES
+from bailong.model.export import EXPORT_BASES, export_run
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bailong-export", description=__doc__.split("\n")[0])
+    parser.add_argument("run", help="a train run dir or its adapter/ dir")
+    parser.add_argument("out_dir", help="where to write the merged model (new or empty)")
+    parser.add_argument("--dtype", choices=DTYPES, default="bfloat16")
+    parser.add_argument(
+        "--base",
+        choices=EXPORT_BASES,
+        default="dequantized",
+        help="dequantized: the 4-bit weights training saw (default); original: unquantized",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    out = export_run(args.run, args.out_dir, base=args.base, dtype=args.dtype)
+    print(f"exported {args.run} → {out} ({args.dtype}, merged into the {args.base} base)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Perplexity and bits per character of a causal LM on held-out text.
+
+Per-token perplexity depends on the tokenizer: a tokenizer with more (longer) pieces spends
+fewer, harder predictions on the same text, so an extended-vocabulary model cannot be
+compared with its base by token perplexity. Bits per character divides the same total
+negative log-likelihood by the number of characters instead, which both models share.
+
+Every token of a document is predicted exactly once: the document is encoded with BOS, and
+windows of ``block_size`` tokens overlap by one token, so each window's first token is only
+context (it was the last prediction target of the previous window).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from transformers import PreTrainedTokenizerBase
+
+
+def bits_per_character(total_nll_nats: float, n_chars: int) -> float:
+    """Total negative log-likelihood (natural log) of a text → bits per character of it."""
+    if n_chars <= 0:
+        raise ValueError(f"n_chars={n_chars}: bits per character needs a non-empty text")
+    return total_nll_nats / math.log(2) / n_chars
+
+
+@dataclass
+class TextScore:
+    """Summed NLL over a text, with the counts that normalize it."""
+
+    nll: float = 0.0  # nats, summed over predicted tokens
+    tokens: int = 0  # predicted tokens
+    chars: int = 0  # characters of the scored documents
+
+    def add(self, other: TextScore) -> None:
+        self.nll += other.nll
+        self.tokens += other.tokens
+        self.chars += other.chars
+
+    def as_dict(self) -> dict[str, float]:
+        mean = self.nll / max(self.tokens, 1)
+        return {
+            "bits_per_char": bits_per_character(self.nll, self.chars),
+            "ppl": math.exp(min(mean, 700.0)),
+            "nll_per_token": mean,
+            "tokens": float(self.tokens),
+            "chars": float(self.chars),
+            "chars_per_token": self.chars / max(self.tokens, 1),
+        }
+
+
+def windows(ids: list[int], block_size: int) -> Iterator[list[int]]:
+    """Windows of at most ``block_size`` ids overlapping by one, covering every target once."""
+    if block_size < 2:
+        raise ValueError(f"block_size={block_size}: a window needs a context and a target")
+    step = block_size - 1
+    for start in range(0, max(len(ids) - 1, 1), step):
+        yield ids[start : start + block_size]
+
+
+def _batch_nll(model: torch.nn.Module, batch: list[list[int]], pad_id: int) -> float:
+    """Summed NLL of tokens 1.. of each (right-padded) window."""
+    width = max(len(w) for w in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(input_ids)
+    for i, w in enumerate(batch):
+        input_ids[i, : len(w)] = torch.tensor(w)
+        mask[i, : len(w)] = 1
+    device = next(model.parameters()).device
+    input_ids, mask = input_ids.to(device), mask.to(device)
+    logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
+    targets = input_ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
+    loss = F.cross_entropy(logits[:, :-1].transpose(1, 2), targets, reduction="sum")
+    return float(loss)
+
+
+@torch.no_grad()
+def score_documents(
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    documents: Iterable[str],
+    block_size: int = 512,
+    batch_size: int = 4,
+) -> TextScore:
+    """NLL of every token of every document (each starts with BOS, which is not scored)."""
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    score = TextScore()
+    pending: list[list[int]] = []
+    for doc in documents:
+        ids = bos + list(tokenizer(doc, add_special_tokens=False)["input_ids"])
+        if len(ids) < 2:
+            continue
+        score.tokens += len(ids) - 1
+        score.chars += len(doc)
+        pending.extend(windows(ids, block_size))
+        while len(pending) >= batch_size:
+            score.nll += _batch_nll(model, pending[:batch_size], pad_id)
+            pending = pending[batch_size:]
+    if pending:
+        score.nll += _batch_nll(model, pending, pad_id)
+    return score
+
+
+def read_heldout(path: Path, text_field: str = "text", max_chars: int | None = None) -> list[str]:
+    """Documents of a held-out file (``.txt``: blank-line paragraphs; ``.jsonl``: a text
+    field), cut to ``max_chars`` characters in total so evaluation time stays bounded."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such held-out text file")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        docs = [str(json.loads(line)[text_field]) for line in text.splitlines() if line.strip()]
+    else:
+        docs = text.split("\n\n")
+    out, budget = [], max_chars if max_chars is not None else math.inf
+    for doc in (d.strip() for d in docs):
+        if not doc or budget <= 0:
+            continue
+        doc = doc[: int(min(budget, len(doc)))]
+        budget -= len(doc)
+        out.append(doc)
+    if not out:
+        raise ValueError(f"{path}: no text to score")
+    return out
+
+
+def perplexity_by_language(
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    files: Mapping[str, Sequence[Path]],
+    *,
+    block_size: int = 512,
+    batch_size: int = 4,
+    max_chars: int | None = None,
+    text_field: str = "text",
+) -> dict[str, dict[str, float]]:
+    """``{language: {bits_per_char, ppl, ...}}`` plus ``all`` over every language's text."""
+    results: dict[str, dict[str, float]] = {}
+    total = TextScore()
+    for lang, paths in files.items():
+        score = TextScore()
+        for path in paths:
+            docs = read_heldout(Path(path), text_field, max_chars)
+            score.add(score_documents(model, tokenizer, docs, block_size, batch_size))
+        results[lang] = score.as_dict()
+        total.add(score)
+    results["all"] = total.as_dict()
+    return results

@@ -1,0 +1,168 @@
+"""The eval task: validated EvalConfig → model → one benchmark → ``results.json``.
+
+Returns flat ``{metric: value}`` (e.g. ``zh/bits_per_char``, ``overall/acc_letter``,
+``judge/overall``) so the CLI can hand one to a sweeper and the table can print them all.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from bailong.config import (
+    EvalConfig,
+    GenerationBenchConfig,
+    MultipleChoiceEvalConfig,
+    PerplexityEvalConfig,
+)
+from bailong.eval.generate import GenerationSettings, generate_reply
+from bailong.eval.judge import JudgeClient
+from bailong.eval.mt_bench import (
+    generate_answers,
+    judge_answers,
+    load_questions,
+    load_references,
+    read_jsonl,
+    summarize,
+)
+from bailong.eval.multiple_choice import (
+    PromptStyle,
+    accuracy_report,
+    load_jsonl,
+    load_tmmlu,
+    predict,
+)
+from bailong.eval.perplexity import perplexity_by_language
+from bailong.model.reload import LoadedModel, load_trained
+
+RESULTS_FILE = "results.json"
+
+
+def flatten(nested: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {f"{group}/{key}": value for group, row in nested.items() for key, value in row.items()}
+
+
+def _load(cfg: EvalConfig) -> LoadedModel:
+    assert cfg.model_path is not None
+    return load_trained(cfg.model_path, quantize=cfg.quantize, dtype=cfg.dtype)
+
+
+def run_perplexity(cfg: EvalConfig, section: PerplexityEvalConfig) -> dict[str, dict[str, float]]:
+    lm = _load(cfg)
+    files = {lang: [Path(p).expanduser() for p in paths] for lang, paths in section.files.items()}
+    return perplexity_by_language(
+        lm.model,
+        lm.tokenizer,
+        files,
+        block_size=section.block_size,
+        batch_size=section.batch_size,
+        max_chars=section.max_chars,
+        text_field=section.text_field,
+    )
+
+
+def run_multiple_choice(
+    cfg: EvalConfig, section: MultipleChoiceEvalConfig
+) -> dict[str, dict[str, float]]:
+    assert section.path is not None
+    path = Path(section.path).expanduser()
+    skipped: dict[str, int] = {}
+    if section.format == "tmmlu":
+        questions, skipped = load_tmmlu(path, section.subjects, section.max_per_subject)
+    else:
+        wanted = set(section.subjects)
+        questions = [q for q in load_jsonl(path) if not wanted or q.subject in wanted]
+    if not questions:
+        raise ValueError(f"{path}: no questions to score (subjects={section.subjects})")
+    lm = _load(cfg)
+    style = PromptStyle(section.question_prefix, section.answer_cue)
+    preds = predict(
+        lm.model,
+        lm.tokenizer,
+        questions,
+        k_shot=section.k_shot,
+        style=style,
+        batch_size=section.batch_size,
+        max_length=section.max_length,
+    )
+    report = accuracy_report(questions, preds)
+    report["skipped"] = {"n": float(sum(skipped.values()))}
+    return report
+
+
+def run_generation(
+    cfg: EvalConfig, section: GenerationBenchConfig, output_dir: Path
+) -> dict[str, dict[str, float]]:
+    assert section.questions is not None
+    questions = load_questions(Path(section.questions), section.categories, section.limit)
+    answers_file = Path(
+        section.answers_file or output_dir / "answers" / f"{section.model_id}.jsonl"
+    ).expanduser()
+    settings = GenerationSettings(
+        section.max_new_tokens, section.temperature, section.top_p, section.repetition_penalty
+    )
+
+    @cache
+    def model() -> LoadedModel:  # loaded only when some question is still unanswered
+        return _load(cfg)
+
+    def answer(messages: list[dict[str, str]]) -> str:
+        lm = model()
+        template = cfg.chat_template or lm.chat_template
+        return generate_reply(lm.model, lm.tokenizer, messages, template, settings)
+
+    answers = generate_answers(
+        questions, answer, answers_file, section.model_id, section.system_prompt
+    )
+    report = {"answers": {"n": float(len(answers))}}
+    judge = section.judge
+    if not judge.enabled:
+        return report
+    assert judge.prompts is not None
+    prompts = {p["name"]: p for p in read_jsonl(Path(judge.prompts)) if p.get("type") == "single"}
+    refs_path = Path(judge.reference_answers) if judge.reference_answers else None
+    client = JudgeClient.from_env(
+        judge.api_key_env,
+        base_url=judge.base_url,
+        model=judge.model,
+        timeout_s=judge.timeout_s,
+        max_retries=judge.max_retries,
+        backoff_s=judge.backoff_s,
+        temperature=judge.temperature,
+        max_tokens=judge.max_tokens,
+    )
+    judgments_file = Path(
+        section.judgments_file or output_dir / "judgments" / f"{section.model_id}.jsonl"
+    ).expanduser()
+    judgments = judge_answers(
+        questions,
+        answers,
+        prompts,
+        load_references(refs_path, questions),
+        client,
+        judgments_file,
+        section.model_id,
+        judge.reference_categories,
+    )
+    return report | {f"judge/{k}": v for k, v in summarize(judgments).items()}
+
+
+def evaluate(cfg: EvalConfig, output_dir: Path) -> dict[str, float]:
+    """Run the configured benchmark; writes ``results.json`` to ``output_dir``."""
+    task = cfg.eval
+    if task.kind == "perplexity":
+        assert task.perplexity is not None
+        nested = run_perplexity(cfg, task.perplexity)
+    elif task.kind == "multiple_choice":
+        assert task.multiple_choice is not None
+        nested = run_multiple_choice(cfg, task.multiple_choice)
+    else:
+        assert task.generation is not None
+        nested = run_generation(cfg, task.generation, output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    record = {"model_path": cfg.model_path, "kind": task.kind, "results": nested}
+    (output_dir / RESULTS_FILE).write_text(
+        json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return flatten(nested)

@@ -1,0 +1,84 @@
+"""Export a trained run as a plain Hugging Face model: LoRA merged, no peft, no bailong.
+
+The merge happens in full precision, never into 4-bit weights (rounding the merged sum back to
+NF4 loses most of the update, peft #2321). Two choices of the base the LoRA is added to:
+
+* ``dequantized`` (default for runs trained in 4-bit): load the base exactly as training saw
+  it (NF4), dequantize those weights to ``dtype`` and add the LoRA update there, so the
+  exported model computes what the trained adapter model computed (QLoRA learned its update
+  against the quantized weights, not the original ones).
+* ``original``: load the base unquantized (its original weights) and merge there.
+
+The trained ``embed_tokens``/``lm_head`` copies replace the base's (resized) embeddings, and
+the extended tokenizer is saved beside the weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peft import PeftModel
+from transformers import AutoTokenizer, PreTrainedModel
+
+from bailong.config import ConfigError
+from bailong.model.load import torch_dtype
+from bailong.model.reload import RunRecord, find_adapter_dir, load_base_for_run
+
+EXPORT_BASES = ("dequantized", "original")
+
+
+def merged_model(
+    run_or_adapter: str | Path, base: str = "dequantized", dtype: str = "float32"
+) -> PreTrainedModel:
+    """The run's model with the adapter merged into a full-precision base (not yet saved)."""
+    if base not in EXPORT_BASES:
+        raise ConfigError(f"base={base!r} is invalid: allowed values are {list(EXPORT_BASES)}")
+    adapter_dir = _adapter_dir(run_or_adapter)
+    tokenizer_size = len(AutoTokenizer.from_pretrained(str(adapter_dir)))
+    record = RunRecord.read(adapter_dir)
+    quantized = base == "dequantized" and record.quantization.enabled
+    model = load_base_for_run(
+        adapter_dir, tokenizer_size, quantize=quantized, dtype=None if quantized else dtype
+    )
+    if quantized:
+        model = model.dequantize(dtype=torch_dtype(dtype))
+    peft_model = PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=False)
+    merged = peft_model.merge_and_unload()
+    merged = merged.to(torch_dtype(dtype))
+    _clear_quantization_state(merged)
+    merged.config.use_cache = True
+    return merged
+
+
+def _adapter_dir(run_or_adapter: str | Path) -> Path:
+    adapter_dir = find_adapter_dir(Path(run_or_adapter).expanduser())
+    if adapter_dir is None:
+        raise FileNotFoundError(f"{run_or_adapter}: no adapter_config.json there or in adapter/")
+    return adapter_dir
+
+
+def _clear_quantization_state(model: PreTrainedModel) -> None:
+    """A dequantized model still carries 4-bit flags; a plain checkpoint must not."""
+    for attr in ("is_loaded_in_4bit", "is_loaded_in_8bit", "is_quantized"):
+        if getattr(model, attr, False):
+            setattr(model, attr, False)
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+
+
+def export_run(
+    run_or_adapter: str | Path,
+    out_dir: str | Path,
+    base: str = "dequantized",
+    dtype: str = "float32",
+) -> Path:
+    """Merge and save model + tokenizer to ``out_dir``; returns it."""
+    adapter_dir = _adapter_dir(run_or_adapter)
+    out = Path(out_dir).expanduser()
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty; choose a new directory for the export")
+    model = merged_model(adapter_dir, base=base, dtype=dtype)
+    model.save_pretrained(str(out))
+    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(out))
+    return out
