@@ -534,6 +534,7 @@ def validate_extend_tokenizer_config(cfg: DictConfig) -> ExtendTokenizerConfig:
         _fail("spm.character_coverage", settings.spm.character_coverage, "must lie in (0, 1]")
     if settings.merge.max_added is not None and settings.merge.max_added < 0:
         _fail("merge.max_added", settings.merge.max_added, "must be >= 0 (or null for no cap)")
+    return settings
 
 
 # --------------------------------------------------------------------------------------------
