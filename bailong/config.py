@@ -89,6 +89,35 @@ class TokenizerConfig:
     sample_vocab_size: int = 2000
 
 
+# Weightings of a new token's original pieces (zip_tie): see bailong/embeddings/combine.py.
+PIECE_WEIGHTS = ("uniform", "first", "last")
+
+
+@dataclass
+class EmbeddingInitConfig:
+    """Vocabulary extension: resize embed_tokens/lm_head to the tokenizer and fill the new rows.
+
+    ``method: none`` keeps the model as loaded (the tokenizer must then fit the model).
+    """
+
+    method: str = "none"
+    # The SentencePiece model the base was trained with (a .model file, or a directory holding
+    # tokenizer.model): it splits each new token's text into the pieces its rows come from.
+    original_tokenizer: str | None = None
+    # Round the new vocabulary size up to a multiple of this (rows past the tokenizer are
+    # initialized too); None = exactly the tokenizer's size.
+    pad_to_multiple_of: int | None = None
+    seed: int = 0  # random and mean_cov sampling
+    # zip_tie only: how a new row weights its original pieces, per matrix.
+    input_weights: str = "uniform"
+    output_weights: str = "uniform"
+    # zip_tie only: copy the new input rows into lm_head instead of combining lm_head rows.
+    tie_output_to_input: bool = False
+    # mean_cov only: the sampling covariance is cov_scale x the old rows' covariance
+    # (1e-9 is transformers' mean_resizing value).
+    cov_scale: float = 1.0e-9
+
+
 @dataclass
 class DataConfig:
     # Plain text (documents separated by blank lines) or JSONL files; "bundled" means the
@@ -144,6 +173,7 @@ class TrainConfig:
     quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    embedding_init: EmbeddingInitConfig = field(default_factory=EmbeddingInitConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
@@ -158,6 +188,40 @@ def _fail(key: str, value: Any, allowed: str) -> None:
 def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         _fail(key, value, f"allowed values are {list(choices)}")
+
+
+def embedding_init_methods() -> tuple[str, ...]:
+    """``none`` plus every registered initializer (imported lazily: the registry imports torch)."""
+    from bailong.embeddings import INIT_METHODS
+
+    return ("none", *INIT_METHODS)
+
+
+def check_embedding_init(cfg: EmbeddingInitConfig, key: str = "embedding_init") -> None:
+    """Checks shared by the train and probe configs."""
+    _check_choice(f"{key}.method", cfg.method, embedding_init_methods())
+    _check_choice(f"{key}.input_weights", cfg.input_weights, PIECE_WEIGHTS)
+    _check_choice(f"{key}.output_weights", cfg.output_weights, PIECE_WEIGHTS)
+    if cfg.pad_to_multiple_of is not None and cfg.pad_to_multiple_of <= 0:
+        _fail(f"{key}.pad_to_multiple_of", cfg.pad_to_multiple_of, "must be positive or null")
+    if cfg.cov_scale <= 0:
+        _fail(f"{key}.cov_scale", cfg.cov_scale, "must be positive")
+    if cfg.method == "none":
+        return
+    if cfg.original_tokenizer is None:
+        _fail(
+            f"{key}.original_tokenizer",
+            None,
+            f"{key}.method={cfg.method!r} needs the SentencePiece model the base was trained with "
+            "(e.g. shared/data/tokenizers/llama2/tokenizer.model)",
+        )
+    path = Path(cfg.original_tokenizer).expanduser()
+    if not (path.is_file() or (path / "tokenizer.model").is_file()):
+        _fail(
+            f"{key}.original_tokenizer",
+            cfg.original_tokenizer,
+            "no SentencePiece .model file there (nor a directory holding tokenizer.model)",
+        )
 
 
 def _check_values(cfg: TrainConfig) -> None:
@@ -199,6 +263,7 @@ def _check_values(cfg: TrainConfig) -> None:
             cfg.tokenizer.sample_vocab_size,
             "a byte-fallback tokenizer needs at least 300 pieces (259 are bytes and specials)",
         )
+    check_embedding_init(cfg.embedding_init)
     _check_choice("optim.name", cfg.optim.name, ("adamw", "paged_adamw", "paged_adamw_8bit"))
     if cfg.optim.lr <= 0:
         _fail("optim.lr", cfg.optim.lr, "the learning rate must be positive")
