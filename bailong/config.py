@@ -91,6 +91,7 @@ class TokenizerConfig:
 
 # Weightings of a new token's original pieces (zip_tie): see bailong/embeddings/combine.py.
 PIECE_WEIGHTS = ("uniform", "first", "last")
+SPACE_PIECE = ("keep", "drop")
 
 
 @dataclass
@@ -113,6 +114,11 @@ class EmbeddingInitConfig:
     output_weights: str = "uniform"
     # zip_tie only: copy the new input rows into lm_head instead of combining lm_head rows.
     tie_output_to_input: bool = False
+    # Piece methods: a new token that starts with "▁" (a space) either keeps the "▁" piece
+    # among its pieces ("keep") or is split without it ("drop").
+    space_piece: str = "keep"
+    # Piece methods: prepend BOS (<s>) to every new token's pieces.
+    include_bos: bool = False
     # mean_cov only: the sampling covariance is cov_scale x the old rows' covariance
     # (1e-9 is transformers' mean_resizing value).
     cov_scale: float = 1.0e-9
@@ -202,6 +208,7 @@ def check_embedding_init(cfg: EmbeddingInitConfig, key: str = "embedding_init") 
     _check_choice(f"{key}.method", cfg.method, embedding_init_methods())
     _check_choice(f"{key}.input_weights", cfg.input_weights, PIECE_WEIGHTS)
     _check_choice(f"{key}.output_weights", cfg.output_weights, PIECE_WEIGHTS)
+    _check_choice(f"{key}.space_piece", cfg.space_piece, SPACE_PIECE)
     if cfg.pad_to_multiple_of is not None and cfg.pad_to_multiple_of <= 0:
         _fail(f"{key}.pad_to_multiple_of", cfg.pad_to_multiple_of, "must be positive or null")
     if cfg.cov_scale <= 0:

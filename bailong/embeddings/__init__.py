@@ -6,7 +6,7 @@ Methods (``embedding_init.method``): ``zip_tie`` (Bailong's), and the baselines
 """
 
 from bailong.embeddings.context import InitContext, NewRows
-from bailong.embeddings.extend import ExtensionReport, extend_embeddings
+from bailong.embeddings.extend import ExtensionReport, base_vocab_size, extend_embeddings
 from bailong.embeddings.registry import INIT_METHODS, InitMethod
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "InitContext",
     "InitMethod",
     "NewRows",
+    "base_vocab_size",
     "extend_embeddings",
 ]

@@ -40,21 +40,23 @@ def random(ctx: InitContext) -> NewRows:
 
 def mean(ctx: InitContext) -> NewRows:
     def rows(old: torch.Tensor) -> torch.Tensor:
-        mu = old.detach().to(torch.float64).mean(dim=0)
+        mu = old.detach().mean(dim=0, dtype=torch.float64)
         return _like(old, mu.expand(ctx.num_new, -1))
 
     return NewRows(input=rows(ctx.old_input), output=rows(ctx.old_output))
 
 
 def _mean_cov_rows(old: torch.Tensor, ctx: InitContext) -> torch.Tensor:
-    x = old.detach().to(torch.float32).cpu()
-    mu = x.mean(dim=0)
-    centered = x - mu
-    cov = ctx.cfg.cov_scale * (centered.T @ centered) / x.shape[0]
+    centered = old.detach().to(torch.float32, copy=True)  # the one full-size copy
+    mu = centered.mean(dim=0)
+    centered.sub_(mu)
+    cov = ctx.cfg.cov_scale * (centered.T @ centered).cpu() / centered.shape[0]
+    mu = mu.cpu()
+    del centered
     chol, info = torch.linalg.cholesky_ex(cov.to(torch.float64))
     if int(info) != 0:  # not positive definite: the mean, as transformers does
         return _like(old, mu.expand(ctx.num_new, -1))
-    noise = torch.randn(ctx.num_new, x.shape[1], generator=ctx.generator, dtype=torch.float64)
+    noise = torch.randn(ctx.num_new, old.shape[1], generator=ctx.generator, dtype=torch.float64)
     return _like(old, mu.to(torch.float64) + noise @ chol.T)
 
 

@@ -15,7 +15,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config import EmbeddingInitConfig
 from bailong.embeddings.context import InitContext
-from bailong.embeddings.pieces import new_token_pieces
+from bailong.embeddings.pieces import check_append_only, load_model_proto, new_token_pieces
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.embeddings.resize import resize_to, untied
 
@@ -34,14 +34,33 @@ class ExtensionReport:
         return self.num_old + self.num_new_tokens + self.num_padding
 
 
+def base_vocab_size(cfg: EmbeddingInitConfig, tokenizer: PreTrainedTokenizerBase) -> int:
+    """Rows the base model has before extension: the original tokenizer's size, or the
+    run tokenizer's when nothing is extended (``method: none``)."""
+    if cfg.method == "none":
+        return len(tokenizer)
+    assert cfg.original_tokenizer is not None, "validated by check_embedding_init"
+    return len(load_model_proto(cfg.original_tokenizer).pieces)
+
+
 def extend_embeddings(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: EmbeddingInitConfig
 ) -> ExtensionReport:
     """Resize ``model`` to ``tokenizer`` and initialize the new rows with ``cfg.method``."""
     if cfg.method not in INIT_METHODS:
         raise ValueError(f"embedding_init.method={cfg.method!r}: allowed {sorted(INIT_METHODS)}")
+    assert cfg.original_tokenizer is not None, "validated by check_embedding_init"
     method = INIT_METHODS[cfg.method]
     start = time.perf_counter()
+    proto = load_model_proto(cfg.original_tokenizer)
+    check_append_only(tokenizer, proto)
+    num_model = model.get_input_embeddings().num_embeddings
+    if num_model != len(proto.pieces):
+        raise ValueError(
+            f"the model has {num_model} embedding rows but the original tokenizer "
+            f"{cfg.original_tokenizer!r} has {len(proto.pieces)} pieces; extend the model the "
+            "original tokenizer belongs to"
+        )
     num_old = resize_to(model, len(tokenizer), cfg.pad_to_multiple_of)
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
     num_rows = inp.num_embeddings
@@ -50,8 +69,13 @@ def extend_embeddings(
     old_output = out.weight.detach()[:num_old] if untied(model) else old_input
     pieces = None
     if method.uses_pieces:
-        assert cfg.original_tokenizer is not None, "validated by check_embedding_init"
-        pieces = new_token_pieces(tokenizer, cfg.original_tokenizer, num_rows)
+        pieces = new_token_pieces(
+            tokenizer,
+            cfg.original_tokenizer,
+            num_rows,
+            space_piece=cfg.space_piece,
+            include_bos=cfg.include_bos,
+        )
     ctx = InitContext(
         old_input=old_input,
         old_output=old_output,

@@ -4,8 +4,12 @@ A new token's rows are built from the rows of the pieces the ORIGINAL tokenizer 
 text into; for most Chinese characters these are UTF-8 byte-fallback pieces (``臺`` →
 ``<0xE8> <0x87> <0xBA>``). The split is computed with the original SentencePiece model with
 its dummy-prefix normalization switched off, so a piece without a leading ``▁`` is not given a
-spurious ``▁`` (id 29871 in Llama 2) that it would never carry inside running text, while a
-piece with a leading ``▁`` keeps it as the space it encodes. No BOS/EOS is added.
+spurious ``▁`` (id 29871 in Llama 2) that it would never carry inside running text.
+
+Two choices the paper does not spell out are config fields (``embedding_init``):
+``space_piece`` — a piece with a leading ``▁`` keeps the space it encodes among its pieces
+(``keep``, default) or is split without it (``drop``); ``include_bos`` — prepend ``<s>`` to
+every token's pieces (default off: a token in running text is never preceded by BOS).
 """
 
 from __future__ import annotations
@@ -61,8 +65,21 @@ def check_append_only(tokenizer: PreTrainedTokenizerBase, proto: sp_pb2.ModelPro
             )
 
 
+def token_text(token: str, space_piece: str = "keep") -> str:
+    """The text a vocabulary piece stands for; ``drop`` removes a leading space if any is left."""
+    text = token.replace(SPACE, " ")
+    if space_piece == "drop" and text.startswith(" ") and text.strip(" "):
+        text = text[1:]
+    return text
+
+
 def new_token_pieces(
-    tokenizer: PreTrainedTokenizerBase, original: str | Path, num_rows: int
+    tokenizer: PreTrainedTokenizerBase,
+    original: str | Path,
+    num_rows: int,
+    *,
+    space_piece: str = "keep",
+    include_bos: bool = False,
 ) -> list[list[int]]:
     """For each row from the original vocabulary size up to ``num_rows``: its original piece ids.
 
@@ -73,8 +90,9 @@ def new_token_pieces(
     processor = _processor_without_dummy_prefix(proto)
     num_old = len(proto.pieces)
     texts = [
-        token.replace(SPACE, " ")
+        token_text(token, space_piece)
         for token in tokenizer.convert_ids_to_tokens(list(range(num_old, len(tokenizer))))
     ]
-    pieces = [list(ids) for ids in processor.encode(texts)] if texts else []
+    prefix = [processor.bos_id()] if include_bos else []
+    pieces = [prefix + list(ids) for ids in processor.encode(texts)] if texts else []
     return pieces + [[] for _ in range(num_rows - len(tokenizer))]
