@@ -12,7 +12,10 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from bailong.embeddings.toy_extension import append_pieces
 from bailong.tokenizer.train import train_sentencepiece
 
-WORDS = ["the", "model", "reads", "a", "sentence", "and", "learns", "which", "word", "comes", "next", "while", "the", "tokenizer", "splits", "every", "text", "into", "pieces", "that", "it", "knows", "from", "training", "on", "english", "books", "and", "news"]
+WORDS = (
+    "the model reads a sentence and learns which word comes next while the tokenizer "
+    "splits every text into pieces that it knows from training on english books and news"
+).split()
 NEW_PIECES = ["臺", "灣", "臺灣", "▁臺灣", "天氣"]
 
 

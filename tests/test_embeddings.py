@@ -59,22 +59,24 @@ def test_zip_tie_rows_are_the_weighted_combination_of_original_pieces(tiny_files
     extend(model, tokenizer, original, method="zip_tie")
     pieces = byte_ids("臺")
     third = [1 / 3] * 3
-    assert torch.equal(model.get_input_embeddings().weight[tai], expected_row(old_in, pieces, third))
+    assert torch.equal(
+        model.get_input_embeddings().weight[tai], expected_row(old_in, pieces, third)
+    )
     assert torch.equal(
         model.get_output_embeddings().weight[tai], expected_row(old_out, pieces, third)
     )
 
     taiwan = tokenizer.convert_tokens_to_ids("臺灣")
     model = copy.deepcopy(base)
-    extend(model, tokenizer, original, method="zip_tie", input_weights="first",
-           output_weights="last")
+    extend(
+        model, tokenizer, original, method="zip_tie", input_weights="first", output_weights="last"
+    )
     six = byte_ids("臺灣")
     assert torch.equal(model.get_input_embeddings().weight[taiwan], old_in[six[0]])
     assert torch.equal(model.get_output_embeddings().weight[taiwan], old_out[six[-1]])
 
     model = copy.deepcopy(base)
-    extend(model, tokenizer, original, method="zip_tie", tie_output_to_input=True,
-           include_bos=True)
+    extend(model, tokenizer, original, method="zip_tie", tie_output_to_input=True, include_bos=True)
     with_bos = [1, *byte_ids("臺")]
     row = expected_row(old_in, with_bos, [1 / 4] * 4)
     assert torch.equal(model.get_input_embeddings().weight[tai], row)
@@ -104,7 +106,9 @@ def test_old_rows_bit_identical_and_padding_rows_initialized(tiny_files, method:
     base = tiny_llama(len(SentencePieceProcessor(model_file=str(original))))
     old = [m.weight.detach().clone() for m in (base.get_input_embeddings(), base.lm_head)]
     model = copy.deepcopy(base)
-    cfg = EmbeddingInitConfig(method=method, original_tokenizer=str(original), pad_to_multiple_of=64)
+    cfg = EmbeddingInitConfig(
+        method=method, original_tokenizer=str(original), pad_to_multiple_of=64
+    )
     report = extend_embeddings(model, tokenizer, cfg)
     assert report.num_new_tokens == len(tokenizer) - len(old[0]) == 5
     assert model.get_input_embeddings().num_embeddings % 64 == 0
@@ -157,7 +161,12 @@ def test_real_llama2_tokenizer_pieces(tmp_path: Path) -> None:
     # 臺灣 is six UTF-8 bytes for Llama 2 (neither character is one of its pieces).
     pieces = byte_ids("臺灣")
     assert tokenizer.convert_ids_to_tokens(pieces) == [
-        "<0xE8>", "<0x87>", "<0xBA>", "<0xE7>", "<0x81>", "<0xA3>"
+        "<0xE8>",
+        "<0x87>",
+        "<0xBA>",
+        "<0xE7>",
+        "<0x81>",
+        "<0xA3>",
     ]
     row = expected_row(old_out, pieces, [1 / 6] * 6)
     assert torch.equal(base.lm_head.weight[tokenizer.convert_tokens_to_ids("臺灣")], row)
@@ -192,7 +201,10 @@ def test_non_append_only_tokenizer_is_rejected(tiny_files, tmp_path: Path) -> No
     """A tokenizer that moved an original piece would give old rows to the wrong tokens."""
     original, ext = tiny_files
     proto = load_model_proto(ext)
-    proto.pieces[300].piece, proto.pieces[301].piece = proto.pieces[301].piece, proto.pieces[300].piece
+    proto.pieces[300].piece, proto.pieces[301].piece = (
+        proto.pieces[301].piece,
+        proto.pieces[300].piece,
+    )
     (tmp_path / "tokenizer.model").write_bytes(proto.SerializeToString())
     model = tiny_llama(len(SentencePieceProcessor(model_file=str(original))))
     with pytest.raises(ValueError, match="append-only extension of the original: id 300"):

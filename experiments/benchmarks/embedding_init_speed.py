@@ -92,7 +92,9 @@ def main() -> None:
             model.load_state_dict(state)
             cfg = EmbeddingInitConfig(method=method, original_tokenizer=str(original))
             report = extend_embeddings(model, tokenizer, cfg)
-            print(f"| {method} | {report.num_new_tokens} | {report.num_rows} | {report.seconds:.2f} |")
+            print(
+                f"| {method} | {report.num_new_tokens} | {report.num_rows} | {report.seconds:.2f} |"
+            )
 
 
 if __name__ == "__main__":
