@@ -8,7 +8,7 @@ hundreds of jobs fails in its first second on a typo rather than after a 7B mode
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -187,6 +187,37 @@ class TrainConfig:
     logger: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class ProbeConfig:
+    """``bailong-probe-init``: initial loss of each embedding initialization, before training."""
+
+    task_name: str = "probe_init"
+    paths: dict[str, Any] = field(default_factory=dict)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
+    # Shared settings of every method (weights, space piece, ...); `method` is set per row.
+    embedding_init: EmbeddingInitConfig = field(default_factory=EmbeddingInitConfig)
+    methods: list[str] = field(
+        default_factory=lambda: ["zip_tie", "subword_mean", "mean", "mean_cov", "random", "zeros"]
+    )
+    # The base model's SentencePiece model; None trains one (sample_vocab_size pieces) on the
+    # non-held-out part of the texts.
+    original_tokenizer: str | None = None
+    sample_vocab_size: int = 600
+    # An append-only extension of original_tokenizer; None appends new_pieces frequent CJK
+    # characters/bigrams of the non-held-out target text.
+    extended_tokenizer: str | None = None
+    new_pieces: int = 300
+    target_files: list[str] = field(default_factory=lambda: ["bundled:zh_tw.txt"])
+    english_files: list[str] = field(default_factory=lambda: ["bundled:en.txt"])
+    heldout_fraction: float = 0.2  # the last fraction of each file's documents is scored
+    block_size: int = 256
+    # A random model (model.name_or_path null) is first trained this many steps on the
+    # non-held-out text with the original tokenizer, so it has something to lose.
+    base_train_steps: int = 40
+    seed: int = 0
+
+
 def _fail(key: str, value: Any, allowed: str) -> None:
     raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
 
@@ -330,3 +361,39 @@ def validate_train_config(cfg: DictConfig) -> TrainConfig:
     _check_values(settings)
     _check_device(settings)
     return settings
+
+
+def validate_probe_config(cfg: DictConfig) -> ProbeConfig:
+    """The probe's door: schema merge plus the checks that name key, value and what is allowed."""
+    raw = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(raw, dict)
+    raw.pop("hydra", None)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(ProbeConfig), raw)
+    except OmegaConfBaseException as err:
+        raise ConfigError(str(err).strip()) from None
+    settings = OmegaConf.to_object(merged)
+    assert isinstance(settings, ProbeConfig)
+    # `method` and `original_tokenizer` are set by the probe per row; check the rest.
+    check_embedding_init(replace(settings.embedding_init, method="none"))
+    methods = embedding_init_methods()[1:]
+    if not settings.methods:
+        _fail("methods", [], f"list at least one of {list(methods)}")
+    for i, method in enumerate(settings.methods):
+        _check_choice(f"methods[{i}]", method, methods)
+    for key in ("original_tokenizer", "extended_tokenizer"):
+        path = getattr(settings, key)
+        if path is not None and not Path(path).expanduser().is_file():
+            _fail(key, path, "no such SentencePiece .model file")
+    if settings.original_tokenizer is None and settings.sample_vocab_size < 300:
+        _fail("sample_vocab_size", settings.sample_vocab_size, "must be at least 300")
+    if not 0.0 < settings.heldout_fraction < 1.0:
+        _fail("heldout_fraction", settings.heldout_fraction, "must lie in (0, 1)")
+    if settings.block_size < 2:
+        _fail("block_size", settings.block_size, "must be at least 2")
+    if settings.base_train_steps < 0:
+        _fail("base_train_steps", settings.base_train_steps, "must be >= 0")
+    _check_choice("model.dtype", settings.model.dtype, DTYPES)
+    _check_choice("quantization.compute_dtype", settings.quantization.compute_dtype, DTYPES)
+    return settings
+

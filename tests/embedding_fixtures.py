@@ -12,18 +12,19 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from bailong.embeddings.toy_extension import append_pieces
 from bailong.tokenizer.train import train_sentencepiece
 
-WORDS = (
+TEXT = (
     "the model reads a sentence and learns which word comes next while the tokenizer "
     "splits every text into pieces that it knows from training on english books and news"
-).split()
+)
 NEW_PIECES = ["臺", "灣", "臺灣", "▁臺灣", "天氣"]
 
 
 def english_sentencepiece(folder: Path) -> Path:
     """A 400-piece byte-fallback BPE model trained on English only: Chinese becomes bytes."""
     rng = random.Random(0)
+    words = TEXT.split()
     corpus = folder / "en.txt"
-    lines = (" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(2000))
+    lines = (" ".join(rng.choice(words) for _ in range(12)) for _ in range(2000))
     corpus.write_text("\n".join(lines), encoding="utf-8")
     return train_sentencepiece([corpus], folder / "orig", 400)
 
