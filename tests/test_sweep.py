@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,12 @@ def test_embedding_init_by_lora_rank_sweep_of_the_tiny_ablation(tmp_path: Path) 
         assert list(runs[0].glob("*.wandb")), "the offline run holds its history file"
         adapter = json.loads((job.path / "adapter" / "adapter_config.json").read_text())
         assert f"lora=r{adapter['r']}" in job.label
+
+    # the W&B run holds the same curve as the CSV; compare falls back to it without a CSV
+    csv_curve = jobs[0].metrics()[["step", "train/loss"]].dropna().reset_index(drop=True)
+    shutil.rmtree(jobs[0].path / "csv")
+    wandb_curve = jobs[0].metrics()[["step", "train/loss"]].dropna().reset_index(drop=True)
+    pd.testing.assert_frame_equal(csv_curve, wandb_curve, check_dtype=False)
 
     compare_main([str(sweep), "--tokens", "1000", "--threshold", "100"])
     out = sweep / "compare"
