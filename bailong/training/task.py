@@ -59,11 +59,7 @@ def secret_values(value: Any) -> list[str]:
     found: list[str] = []
     if isinstance(value, dict):
         for key, item in value.items():
-            if (
-                looks_secret(key)
-                and isinstance(item, (str, int, float))
-                and not isinstance(item, bool)
-            ):
+            if holds_secret(key, item):
                 found.append(str(item))
             else:
                 found.extend(secret_values(item))
