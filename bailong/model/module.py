@@ -62,6 +62,8 @@ class CausalLMModule(L.LightningModule):
                 self.skipped_batches,
             )
             self.log("train/skipped_batches", float(self.skipped_batches))
+            # Log the bad value itself: otherwise the step would show the previous step's loss.
+            self.log("train/loss", loss, prog_bar=True)
             return None
         # Packed SFT rows carry position_ids and no attention_mask: every position is a token.
         mask = batch.get("attention_mask")
