@@ -165,3 +165,67 @@ def test_non_finite_loss_skip_counts_logs_and_continues(
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["bailong"]["skipped_batches"] == 1, "the count survives a resume"
     assert all(torch.isfinite(t).all() for t in ckpt["state_dict"].values())
+
+
+# ---- SIGKILL mid-epoch, then ckpt_path=last ----------------------------------------------------
+
+KILL_RUN = [
+    "trainer.max_steps=10",
+    "trainer.val_check_interval=100",
+    "validate_before_fit=false",
+    "save_adapter=false",
+    "callbacks.checkpoint.every_n_train_steps=2",
+    "callbacks.progress_bar=none",
+    "optim.schedule_steps=10",
+    "lora.dropout=0.1",
+    "data.block_size=64",
+    "data.batch_size=4",
+]
+
+
+def train_cli(run_dir: Path, extra: list[str], tmp_path: Path) -> subprocess.Popen:
+    env = {**os.environ, "WANDB_MODE": "offline", "BAILONG_CACHE": str(cache_root(tmp_path))}
+    log = open(run_dir.with_suffix(".log"), "w")  # noqa: SIM115  (closed with the process)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bailong.cli.train", f"hydra.run.dir={run_dir}", *KILL_RUN, *extra],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def finish(proc: subprocess.Popen, run_dir: Path) -> None:
+    assert proc.wait(timeout=600) == 0, run_dir.with_suffix(".log").read_text()[-3000:]
+
+
+def last_loss_per_step(run_dir: Path) -> dict[int, float]:
+    """Steps between the checkpoint and the kill are logged twice; the resumed value wins."""
+    return dict(column(read_metrics(run_dir), "train/loss"))
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume_reproduces_the_losses(tmp_path: Path) -> None:
+    full_dir, killed_dir = tmp_path / "full", tmp_path / "killed"
+    full = train_cli(full_dir, [], tmp_path)
+    finish(full, full_dir)
+
+    victim = train_cli(killed_dir, [], tmp_path)
+    first_ckpt = killed_dir / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 300
+    while not first_ckpt.exists() and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert victim.poll() is None, "the run ended before it could be killed"
+    victim.send_signal(signal.SIGKILL)
+    assert victim.wait(timeout=60) == -signal.SIGKILL
+    resumed_from = torch.load(killed_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    step = resumed_from["global_step"]
+    assert 2 <= step < 10 and resumed_from["epoch"] == 0
+
+    finish(train_cli(killed_dir, ["ckpt_path=last"], tmp_path), killed_dir)
+    expected, got = last_loss_per_step(full_dir), last_loss_per_step(killed_dir)
+    assert sorted(expected) == list(range(10))
+    assert {int(r["epoch"]) for r in read_metrics(full_dir)} == {0}, "the kill was mid-epoch"
+    for s in range(step, 10):
+        assert got[s] == expected[s], f"step {s}: resumed {got[s]} vs uninterrupted {expected[s]}"
+    assert temp_files(killed_dir / "checkpoints") == []
