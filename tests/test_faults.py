@@ -229,3 +229,26 @@ def test_sigkill_mid_epoch_then_resume_reproduces_the_losses(tmp_path: Path) -> 
     for s in range(step, 10):
         assert got[s] == expected[s], f"step {s}: resumed {got[s]} vs uninterrupted {expected[s]}"
     assert temp_files(killed_dir / "checkpoints") == []
+
+
+# ---- a sweep job raising at run time -----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_job_failing_at_run_time_is_reported_and_later_jobs_still_run(tmp_path: Path) -> None:
+    """Hydra's basic launcher runs every job before reporting; the first one fails mid-load."""
+    from bailong.analysis.runs import find_jobs
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok"}\n{"text": oops}\n', encoding="utf-8")
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "WANDB_MODE": "offline", "BAILONG_CACHE": str(cache_root(tmp_path))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bailong.cli.train", "-m", f"hydra.sweep.dir={sweep}",
+         f"data.sources=[{{path:{bad}}}],[]", *FAST, "trainer.max_steps=2"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode != 0 and f"{bad}:2: malformed JSON" in proc.stderr
+    failed, ok = find_jobs(sweep)
+    assert failed.failed and f"{bad}:2: malformed JSON" in failed.failure
+    assert not ok.failed and ok.metrics() is not None, "the job after the failure still ran"
