@@ -113,7 +113,10 @@ SOURCE_SCHEMAS = ("text", "sharegpt", "openai", "alpaca", "parallel")
 DATA_KINDS = ("pretrain", "sft")
 CHAT_TEMPLATES = ("llama2", "tokenizer")
 TRANSLATION_DIRECTIONS = ("both", "zh2en", "en2zh")
-OPENCC_CONFIGS = ("s2twp", "s2tw", "s2t", "t2s", "tw2s", "tw2sp")
+OPENCC_CONFIGS = (
+    "s2t", "s2tw", "s2twp", "s2hk", "t2s", "t2tw", "t2hk", "t2jp",
+    "tw2s", "tw2sp", "tw2t", "hk2s", "hk2t", "jp2t",
+)  # fmt: skip
 
 
 @dataclass
@@ -325,12 +328,7 @@ class ExtendTokenizerConfig:
     merge: MergeConfig = field(default_factory=MergeConfig)
 
 
-OPENCC_CONFIGS = (
-    "s2t", "s2tw", "s2twp", "s2hk", "t2s", "t2tw", "t2hk", "t2jp",
-    "tw2s", "tw2sp", "tw2t", "hk2s", "hk2t", "jp2t",
-)  # fmt: skip
-
-
+@dataclass
 class ProbeConfig:
     """``bailong-probe-init``: initial loss of each embedding initialization, before training."""
 

@@ -12,71 +12,32 @@ windows of ``block_size`` that overlap by one token (a window's first token is o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import torch
-import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
+from bailong.eval.perplexity import TextScore, score_documents
 
 ORIGINAL = "original"  # the reference row: unextended model, original tokenizer
 
 
 @dataclass
-class Score:
-    nll: float = 0.0  # summed over predicted tokens, nats
-    tokens: int = 0
-    chars: int = 0
-
-    @property
-    def loss(self) -> float:
-        return self.nll / max(self.tokens, 1)
-
-    @property
-    def bits_per_char(self) -> float:
-        return self.nll / math.log(2) / max(self.chars, 1)
-
-
-@dataclass
 class ProbeRow:
     method: str
-    target: Score
-    english: Score
+    target: TextScore
+    english: TextScore
 
     def as_dict(self) -> dict[str, float | str | int]:
         out: dict[str, float | str | int] = {"method": self.method}
         for name, score in (("target", self.target), ("english", self.english)):
-            out[f"{name}_loss"] = score.loss
-            out[f"{name}_bits_per_char"] = score.bits_per_char
+            metrics = score.as_dict()
+            out[f"{name}_loss"] = metrics["nll_per_token"]
+            out[f"{name}_bits_per_char"] = metrics["bits_per_char"]
             out[f"{name}_tokens"] = score.tokens
         return out
-
-
-@torch.no_grad()
-def score_texts(
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    documents: Sequence[str],
-    block_size: int,
-) -> Score:
-    """Summed next-token NLL of ``documents`` (each with BOS), with token and char counts."""
-    model.eval()
-    device = model.get_input_embeddings().weight.device
-    score = Score()
-    for doc in documents:
-        ids = tokenizer(doc).input_ids
-        score.chars += len(doc)
-        for start in range(0, len(ids) - 1, block_size - 1):
-            window = torch.tensor([ids[start : start + block_size]], device=device)
-            logits = model(input_ids=window).logits[0, :-1].float()
-            targets = window[0, 1:]
-            score.nll += float(F.cross_entropy(logits, targets, reduction="sum"))
-            score.tokens += int(targets.numel())
-    return score
 
 
 def probe_methods(
@@ -98,8 +59,8 @@ def probe_methods(
     rows = [
         ProbeRow(
             ORIGINAL,
-            score_texts(model, original_tokenizer, target, block_size),
-            score_texts(model, original_tokenizer, english, block_size),
+            score_documents(model, original_tokenizer, target, block_size),
+            score_documents(model, original_tokenizer, english, block_size),
         )
     ]
     for method in methods:
@@ -107,8 +68,8 @@ def probe_methods(
         rows.append(
             ProbeRow(
                 method,
-                score_texts(model, extended_tokenizer, target, block_size),
-                score_texts(model, extended_tokenizer, english, block_size),
+                score_documents(model, extended_tokenizer, target, block_size),
+                score_documents(model, extended_tokenizer, english, block_size),
             )
         )
         model.resize_token_embeddings(num_old, mean_resizing=False)

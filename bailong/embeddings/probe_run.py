@@ -21,9 +21,10 @@ from rich.table import Table
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from bailong.config import ProbeConfig
-from bailong.data.documents import bundled_files, read_documents
+from bailong.data.documents import bundled_file
 from bailong.embeddings.probe import ProbeRow, probe_methods
 from bailong.embeddings.toy_extension import extend_with_corpus
+from bailong.eval.perplexity import read_heldout
 from bailong.model.load import load_base_model
 from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.train import train_sentencepiece
@@ -34,11 +35,10 @@ BUNDLED_PREFIX = "bundled:"
 def resolve(name: str) -> Path:
     """A path, or ``bundled:<file name>`` for a file of the bundled sample corpus."""
     if name.startswith(BUNDLED_PREFIX):
-        wanted = name[len(BUNDLED_PREFIX) :]
-        for path in bundled_files():
-            if path.name == wanted:
-                return path
-        raise FileNotFoundError(f"{name!r}: the bundled corpus has no file {wanted!r}")
+        path = bundled_file(name[len(BUNDLED_PREFIX) :])
+        if not path.is_file():
+            raise FileNotFoundError(f"{name!r}: the bundled corpus has no such file")
+        return path
     return Path(name).expanduser()
 
 
@@ -47,7 +47,7 @@ def split_documents(files: list[str], heldout_fraction: float) -> tuple[list[str
     train: list[str] = []
     heldout: list[str] = []
     for name in files:
-        docs = list(read_documents(resolve(name)))
+        docs = read_heldout(resolve(name))
         cut = len(docs) - max(1, round(len(docs) * heldout_fraction))
         train += docs[:cut]
         heldout += docs[cut:]
@@ -121,10 +121,10 @@ def print_table(rows: list[ProbeRow], console: Console | None = None) -> None:
     for row in rows:
         table.add_row(
             row.method,
-            f"{row.target.loss:.3f}",
-            f"{row.target.bits_per_char:.3f}",
-            f"{row.english.loss:.3f}",
-            f"{row.english.bits_per_char:.3f}",
+            f"{row.target.as_dict()['nll_per_token']:.3f}",
+            f"{row.target.as_dict()['bits_per_char']:.3f}",
+            f"{row.english.as_dict()['nll_per_token']:.3f}",
+            f"{row.english.as_dict()['bits_per_char']:.3f}",
         )
     (console or Console()).print(table)
 
