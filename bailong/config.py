@@ -471,6 +471,20 @@ def _check_values(cfg: TrainConfig) -> None:
         )
     if cfg.model.trust_remote_code and cfg.model.name_or_path is None:
         _fail("model.trust_remote_code", True, "only meaningful with model.name_or_path")
+    _check_logger_paths(cfg.logger)
+
+
+def _check_logger_paths(logger: dict[str, Any]) -> None:
+    """Logger folders are written inside the run's output dir; a path may not point out of it."""
+    from bailong.training.safe_paths import stays_inside
+
+    csv_cfg = logger.get("csv")
+    if isinstance(csv_cfg, dict) and not stays_inside(str(csv_cfg.get("name", "csv"))):
+        _fail(
+            "logger.csv.name",
+            csv_cfg.get("name"),
+            "must be a relative path inside the run's output dir (not absolute, no '..')",
+        )
 
 
 def _check_source(key: str, src: SourceConfig) -> None:
@@ -552,20 +566,16 @@ def _check_device(cfg: TrainConfig) -> None:
 def reject_inline_secrets(raw: Any, prefix: str = "") -> None:
     """Credentials belong in environment variables, never in configs that get logged/saved.
 
-    A key that looks like a credential (api_key, token, password, ...) with a literal value is
-    rejected; name the environment variable instead, in a key ending in ``_env``.
+    A key that looks like a credential (api_key, hf_token, password, ...) with a literal value
+    (a string or a number) is rejected; name the environment variable instead, in a key ending
+    in ``_env``.
     """
-    from bailong.training.redact import SECRET_KEY
+    from bailong.training.redact import holds_secret
 
     if isinstance(raw, dict):
         for key, value in raw.items():
             name = f"{prefix}{key}"
-            if (
-                SECRET_KEY.search(str(key))
-                and not str(key).endswith("_env")
-                and isinstance(value, str)
-                and value
-            ):
+            if holds_secret(key, value):
                 raise ConfigError(
                     f"{name}=<hidden> looks like a secret written into the config; configs are "
                     f"logged and saved, so set it in an environment variable and give its name "

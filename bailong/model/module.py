@@ -9,6 +9,7 @@ frozen 4-bit base, so they stay small and resume exactly.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -18,6 +19,8 @@ from peft import PeftModel
 
 from bailong.config import NonFinitePolicy, OptimConfig
 from bailong.training.optim import build_optimizer, build_scheduler
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -51,7 +54,16 @@ class CausalLMModule(L.LightningModule):
                     f"(batch {batch_idx}); set optim.on_nonfinite_loss=skip to skip such batches"
                 )
             self.skipped_batches += 1
+            log.warning(
+                "training loss is %s at global step %d (batch %d): batch skipped, %d so far",
+                loss.item(),
+                self.global_step,
+                batch_idx,
+                self.skipped_batches,
+            )
             self.log("train/skipped_batches", float(self.skipped_batches))
+            # Log the bad value itself: otherwise the step would show the previous step's loss.
+            self.log("train/loss", loss, prog_bar=True)
             return None
         # Packed SFT rows carry position_ids and no attention_mask: every position is a token.
         mask = batch.get("attention_mask")

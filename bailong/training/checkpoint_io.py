@@ -2,7 +2,9 @@
 
 The checkpoint is written to a temporary file in the same directory, flushed and fsynced,
 then renamed over the target (``os.replace`` is atomic on POSIX), and the directory entry is
-fsynced. Loading uses ``weights_only=True``: checkpoints hold tensors and plain containers only.
+fsynced. A failed write removes its temporary file and raises an error naming the target; a
+SIGKILL cannot clean up, so a resumed run removes such leftovers first. Loading uses
+``weights_only=True``: checkpoints hold tensors and plain containers only.
 """
 
 from __future__ import annotations
@@ -15,18 +17,31 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+TMP_SUFFIX = ".tmp"
+
+
+class CheckpointWriteError(OSError):
+    """Saving a checkpoint failed (e.g. disk full); the previous file at the path is untouched."""
+
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` to ``path`` so that readers only ever see a complete file."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(obj, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
+    except OSError as err:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise CheckpointWriteError(
+            err.errno,
+            f"saving checkpoint {target} failed: {err.strerror or err} "
+            "(the previous checkpoint there, if any, is untouched)",
+        ) from err
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
@@ -35,6 +50,18 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def remove_partial_writes(directory: Path) -> list[Path]:
+    """Delete the temporary files of saves that were killed midway; returns what was removed.
+
+    Only the job that owns ``directory`` may call this (another writer's live temp file looks
+    the same), which is why it runs when a job resumes, before it writes anything.
+    """
+    leftovers = sorted(directory.glob(f".*{TMP_SUFFIX}")) if directory.is_dir() else []
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

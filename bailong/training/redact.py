@@ -2,27 +2,75 @@
 
 Any key whose name looks like a credential (api key, token, secret, password) has its value
 replaced, at any depth, before a config reaches W&B, a CSV header or a YAML file on disk.
+A credential word must be a whole part of the key (``hf_token``, ``wandb_api_key``), so
+settings such as ``tokenizer``, ``original_tokenizer`` or ``max_tokens`` are neither hidden
+nor mistaken for secrets. Keys ending in ``_env`` name an environment variable, not a secret.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
-# "token" only as a whole word part (hf_token, auth_token), never "tokenizer" or "max_tokens".
 SECRET_KEY = re.compile(
-    r"(api[_-]?key|(^|_)token($|_)|secret|password|passwd|credential)", re.IGNORECASE
+    r"(?:^|[_.\-])(?:api[_-]?key|private[_-]?key|token|secret|password|passwd|credentials?)"
+    r"(?:$|[_.\-])",
+    re.IGNORECASE,
 )
 REDACTED = "<redacted>"
+OVERRIDE_PREFIXES = "+~"
+
+
+def looks_secret(key: Any) -> bool:
+    """True for a key that holds a credential (not for ``*_env`` keys naming a variable)."""
+    name = str(key)
+    return bool(SECRET_KEY.search(name)) and not name.endswith("_env")
+
+
+def holds_secret(key: Any, value: Any) -> bool:
+    """A credential-like key with a literal value (string or number, not a flag or a section)."""
+    literal = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    return looks_secret(key) and literal and value != ""
 
 
 def redact(value: Any) -> Any:
     """A copy of a nested dict/list structure with credential-like keys' values redacted."""
     if isinstance(value, dict):
         return {
-            k: (REDACTED if SECRET_KEY.search(str(k)) and v is not None else redact(v))
+            k: (REDACTED if looks_secret(k) and v is not None else redact(v))
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def secret_override_values(overrides: list[str]) -> list[str]:
+    """The values of command-line overrides such as ``+paths.hf_token=abc`` (here ``abc``)."""
+    values = []
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        last = key.lstrip(OVERRIDE_PREFIXES).rsplit(".", 1)[-1]
+        if sep and value and looks_secret(last):
+            values.append(value)
+    return values
+
+
+def scrub_files(folder: Path, secrets: list[str]) -> None:
+    """Replace every occurrence of each secret in the text files of ``folder`` by REDACTED.
+
+    Hydra writes ``.hydra/{config,hydra,overrides}.yaml`` (overrides, the job's
+    ``override_dirname``) before our code sees the config, so a secret given on the command
+    line would otherwise stay on disk even though validation then rejects the job.
+    """
+    secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not secrets or not folder.is_dir():
+        return
+    for path in folder.glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        scrubbed = text
+        for secret in secrets:
+            scrubbed = scrubbed.replace(secret, REDACTED)
+        if scrubbed != text:
+            path.write_text(scrubbed, encoding="utf-8")

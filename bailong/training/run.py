@@ -26,7 +26,7 @@ from bailong.model.module import CausalLMModule
 from bailong.model.reload import write_run_record
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
-from bailong.training.checkpoint_io import AtomicCheckpointIO
+from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from bailong.training.loggers import build_loggers
 
 
@@ -103,6 +103,8 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     datamodule = build_datamodule(cfg.data, tokenizer, cfg.seed)
     module = CausalLMModule(model, cfg.optim)
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
+    if ckpt_path is not None:  # a killed save may have left a temp file beside the checkpoints
+        remove_partial_writes(checkpoint_dir(ctx.output_dir))
     trainer = build_trainer(cfg, ctx, resuming=ckpt_path is not None)
     if cfg.validate_before_fit and ckpt_path is None:
         trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss

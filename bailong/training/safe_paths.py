@@ -1,14 +1,22 @@
 """Paths we write to, derived from config, must stay inside the job's output directory.
 
 A config value like ``logger.csv.name=../../elsewhere`` would otherwise let one sweep job
-write over another's results (or anywhere on a shared filesystem).
+write over another's results (or anywhere on a shared filesystem). ``stays_inside`` is the
+early, lexical check config validation runs before anything loads; ``inside_output_dir`` is
+the check at write time, on the resolved path (symlinks included).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from bailong.config import ConfigError
+
+
+def stays_inside(relative: str) -> bool:
+    """True for a relative path with no ``..`` part (it cannot leave the folder it joins)."""
+    path = PurePath(relative)
+    return not path.is_absolute() and ".." not in path.parts
 
 
 def inside_output_dir(output_dir: Path, relative: str, key: str) -> Path:

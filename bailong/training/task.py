@@ -2,8 +2,9 @@
 
 It always closes the W&B run (so a multirun gives one W&B run per job rather than one merged
 run), records a failure to ``<output_dir>/FAILED`` before re-raising (so a sweep's summary
-can report which jobs failed while the others keep their results), and derives the run's
-name and group from Hydra: name = the job's overrides, group = the sweep directory.
+can report which jobs failed while the others keep their results), scrubs secrets from the
+config files Hydra saved before the job started, and derives the run's name and group from
+Hydra: name = the job's overrides, group = the sweep directory.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from omegaconf import OmegaConf
 
+from bailong.training.redact import holds_secret, scrub_files, secret_override_values
 from bailong.training.run import RunContext
 
 FAILED_MARKER = "FAILED"
@@ -32,8 +36,10 @@ def run_task(
     job: Callable[[], dict[str, float]], output_dir: Path | None = None
 ) -> dict[str, float]:
     """Run ``job``; on failure write the traceback beside its outputs, always finish W&B."""
-    if output_dir is None and HydraConfig.initialized():
-        output_dir = Path(HydraConfig.get().runtime.output_dir)
+    if HydraConfig.initialized():
+        scrub_saved_hydra_config()
+        if output_dir is None:
+            output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         return job()
     except BaseException:
@@ -46,6 +52,38 @@ def run_task(
 
         if wandb.run is not None:
             wandb.finish()
+
+
+def secret_values(value: Any) -> list[str]:
+    """The literal values under credential-like keys anywhere in a nested config."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if holds_secret(key, item):
+                found.append(str(item))
+            else:
+                found.extend(secret_values(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(secret_values(item))
+    return found
+
+
+def scrub_saved_hydra_config() -> None:
+    """Redact secrets from ``<output_dir>/.hydra/*.yaml``, which Hydra writes before the job.
+
+    Validation rejects a job whose config holds a literal secret, but by then Hydra has saved
+    its config, overrides and ``override_dirname``; this removes the values from those files.
+    """
+    hc = HydraConfig.get()
+    if hc.output_subdir is None:
+        return
+    folder = Path(hc.runtime.output_dir) / hc.output_subdir
+    secrets = secret_override_values(list(hc.overrides.task))
+    saved = folder / "config.yaml"
+    if saved.is_file():
+        secrets += secret_values(OmegaConf.to_container(OmegaConf.load(saved), resolve=False))
+    scrub_files(folder, secrets)
 
 
 def optimized_metric(metrics: dict[str, float], name: str | None) -> float | None:
