@@ -83,6 +83,9 @@ class QuantizationConfig:
 
 @dataclass
 class LoraConfig:
+    # false: no adapters, every weight of an unquantized model trains (pretraining from
+    # scratch, e.g. a tiny base for a study); the run saves a plain model dir instead.
+    enabled: bool = True
     r: int = 8
     alpha: int = 16
     dropout: float = 0.05
@@ -306,6 +309,13 @@ def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
 
 def _check_values(cfg: TrainConfig) -> None:
     """Checks that types cannot express; each names the key, the bad value and what is allowed."""
+    if not cfg.lora.enabled and cfg.quantization.enabled:
+        _fail(
+            "lora.enabled",
+            False,
+            "training every weight needs an unquantized model (4-bit weights cannot train); "
+            "use quantization=none with lora=none",
+        )
     if cfg.lora.r <= 0:
         _fail("lora.r", cfg.lora.r, "the LoRA rank must be a positive integer")
     if cfg.lora.alpha <= 0:

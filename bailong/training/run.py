@@ -13,19 +13,22 @@ from typing import Any
 
 import lightning as L
 from peft import PeftModel
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config import ConfigError, TrainConfig
 from bailong.data.datamodule import build_datamodule
 from bailong.data.documents import resolve_files
 from bailong.model.load import load_base_model
-from bailong.model.lora import wrap_with_lora
+from bailong.model.lora import train_all_weights, wrap_with_lora
 from bailong.model.module import CausalLMModule
 from bailong.model.reload import write_run_record
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO
 from bailong.training.loggers import build_loggers
+
+
+FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
 
 
 @dataclass
@@ -51,8 +54,11 @@ def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:
     )
 
 
-def build_model(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase) -> PeftModel:
-    """Base model (4-bit per config) with LoRA; the vocabulary must cover the tokenizer."""
+def build_model(
+    cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase
+) -> PeftModel | PreTrainedModel:
+    """Base model (4-bit per config) with LoRA, or every weight trainable when
+    ``lora.enabled`` is false; the vocabulary must cover the tokenizer."""
     base = load_base_model(cfg.model, cfg.quantization, len(tokenizer), cache_dir(cfg))
     rows = base.get_input_embeddings().num_embeddings
     if rows < len(tokenizer):
@@ -60,6 +66,8 @@ def build_model(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase) -> PeftMod
             f"tokenizer has {len(tokenizer)} tokens but the model's embedding has {rows} rows; "
             "use a tokenizer that matches the model or extend the vocabulary"
         )
+    if not cfg.lora.enabled:
+        return train_all_weights(base, cfg.model.gradient_checkpointing)
     return wrap_with_lora(base, cfg.lora, cfg.model.gradient_checkpointing)
 
 
@@ -102,7 +110,11 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     if cfg.validate_before_fit and ckpt_path is None:
         trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    if cfg.save_adapter and trainer.is_global_zero:
+    if cfg.save_adapter and trainer.is_global_zero and not cfg.lora.enabled:
+        # a plain Hugging Face model that model.name_or_path (and tokenizer.name_or_path) load
+        model.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))
+        tokenizer.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))
+    elif cfg.save_adapter and trainer.is_global_zero:
         adapter_dir = ctx.output_dir / "adapter"
         model.save_pretrained(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
