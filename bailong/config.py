@@ -216,9 +216,21 @@ class CheckpointConfig:
 
 
 @dataclass
+class HeldoutBpcConfig:
+    """Bits per character on the same held-out characters whatever the tokenizer (see
+    bailong/training/heldout_bpc.py): compares runs with extended and original vocabularies."""
+
+    enabled: bool = False
+    every_n_train_steps: int = 10
+    max_chars_per_source: int = 4000  # of each source's validation documents
+    block_size: int | None = None  # scoring windows; None = data.block_size
+
+
+@dataclass
 class CallbacksConfig:
     progress_bar: str = "tqdm"  # tqdm | rich | none
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    heldout_bpc: HeldoutBpcConfig = field(default_factory=HeldoutBpcConfig)
 
 
 @dataclass
@@ -367,6 +379,12 @@ def _check_values(cfg: TrainConfig) -> None:
             cfg.callbacks.checkpoint.every_n_train_steps,
             "must be a positive integer",
         )
+    bpc = cfg.callbacks.heldout_bpc
+    for key in ("every_n_train_steps", "max_chars_per_source"):
+        if getattr(bpc, key) <= 0:
+            _fail(f"callbacks.heldout_bpc.{key}", getattr(bpc, key), "must be a positive integer")
+    if bpc.block_size is not None and bpc.block_size < 2:
+        _fail("callbacks.heldout_bpc.block_size", bpc.block_size, "must be at least 2 or null")
     if cfg.model.trust_remote_code and cfg.model.name_or_path is None:
         _fail("model.trust_remote_code", True, "only meaningful with model.name_or_path")
 

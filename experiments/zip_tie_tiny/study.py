@@ -1,0 +1,129 @@
+"""Helpers of the zip-tie study (run_study.sh calls them): held-out text and the results table.
+
+    python experiments/zip_tie_tiny/study.py heldout OUT_DIR [overrides...]
+    python experiments/zip_tie_tiny/study.py summarize SWEEP_DIR RESULTS_DIR --threshold 3.0
+
+``heldout`` writes the sweep's held-out documents (the seeded validation split of each mix
+source, cut as the heldout_bpc callback cuts them) as zh.txt / en.txt for bailong-probe-init,
+so the probe scores the same characters as the training runs' step-0 point.
+``summarize`` reads every job's metrics.csv and writes per_job.csv, summary.csv and
+summary.md: mean ± std over seeds of held-out bits per character at step 0, after the token
+budget, and the tokens needed to reach a threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import pandas as pd
+from hydra import compose, initialize_config_dir
+
+from bailong.analysis.runs import METRICS_CSV, find_jobs
+from bailong.conf_dir import conf_dir
+from bailong.config import validate_train_config
+from bailong.training.heldout_bpc import heldout_texts
+
+ZH, EN = "zh_wiki_drcd", "en_wiki"  # the sweep mix's sources (conf/experiment/zip_tie_tiny_*)
+ORIGINAL = "none (original tokenizer)"
+
+
+def write_heldout(out_dir: Path, overrides: list[str]) -> None:
+    with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+        cfg = compose("train", ["experiment=zip_tie_tiny_original", *overrides])
+    settings = validate_train_config(cfg)
+    texts = heldout_texts(
+        settings.data, settings.seed, settings.callbacks.heldout_bpc.max_chars_per_source
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, file in ((ZH, "zh.txt"), (EN, "en.txt")):
+        (out_dir / file).write_text("\n\n".join(texts[name]) + "\n", encoding="utf-8")
+        print(f"{out_dir / file}: {len(texts[name])} documents, {sum(map(len, texts[name]))} chars")
+
+
+def override(job_overrides: list[str], key: str) -> str | None:
+    for item in job_overrides:
+        if item.startswith(f"{key}="):
+            return item.split("=", 1)[1]
+    return None
+
+
+def job_row(path: Path, overrides: list[str], budget: float, threshold: float) -> dict:
+    """One job's held-out bits/char at step 0 and at the budget, tokens to the threshold."""
+    rows = pd.read_csv(path / METRICS_CSV)
+    bpc = rows[rows["heldout/bpc"].notna()].sort_values("train/tokens_seen")
+    first, at_budget = bpc.iloc[0], bpc[bpc["train/tokens_seen"] <= budget].iloc[-1]
+    hit = bpc[bpc[f"heldout/{ZH}/bpc"] <= threshold]
+    val = rows[rows["val/loss"].notna()]
+    return {
+        "method": override(overrides, "embedding_init") or ORIGINAL,
+        "seed": int(override(overrides, "seed") or 0),
+        "step0_zh_bpc": first[f"heldout/{ZH}/bpc"],
+        "step0_en_bpc": first[f"heldout/{EN}/bpc"],
+        "step0_val_loss_nats_per_token": float(val["val/loss"].iloc[0]) if len(val) else math.nan,
+        "tokens": at_budget["train/tokens_seen"],
+        "final_zh_bpc": at_budget[f"heldout/{ZH}/bpc"],
+        "final_en_bpc": at_budget[f"heldout/{EN}/bpc"],
+        "tokens_to_threshold": hit["train/tokens_seen"].iloc[0] if len(hit) else math.nan,
+    }
+
+
+def summarize(sweep_dir: Path, results: Path, budget: float, threshold: float) -> pd.DataFrame:
+    jobs = [j for j in find_jobs(sweep_dir) if (j.path / METRICS_CSV).is_file()]
+    per_job = pd.DataFrame([job_row(j.path, j.overrides, budget, threshold) for j in jobs])
+    per_job = per_job.sort_values(["method", "seed"]).reset_index(drop=True)
+    results.mkdir(parents=True, exist_ok=True)
+    per_job.to_csv(results / "per_job.csv", index=False)
+    order = ["zip_tie", "subword_mean", "mean", "random", ORIGINAL]
+    rows = []
+    for method, group in sorted(per_job.groupby("method"), key=lambda g: order.index(g[0])):
+        row = {"method": method, "seeds": len(group)}
+        for col in ("step0_zh_bpc", "step0_en_bpc", "final_zh_bpc", "final_en_bpc"):
+            row[col] = mean_std(group[col])
+        reached = group["tokens_to_threshold"].dropna()
+        row[f"tokens_to_zh_bpc_{threshold:g}"] = (
+            f"{mean_std(reached, '.0f')} ({len(reached)}/{len(group)} reached)"
+        )
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    summary.to_csv(results / "summary.csv", index=False)
+    budget_tokens = int(per_job["tokens"].max())
+    header = (
+        f"Held-out bits per character (zh = {ZH}, en = {EN} validation documents), mean ± std "
+        f"over seeds; final = after {budget_tokens:,} training tokens.\n\n"
+    )
+    (results / "summary.md").write_text(
+        header + summary.to_markdown(index=False) + "\n", encoding="utf-8"
+    )
+    print(header + summary.to_markdown(index=False))
+    return summary
+
+
+def mean_std(values: pd.Series, fmt: str = ".3f") -> str:
+    if len(values) == 0:
+        return "–"
+    std = values.std(ddof=1) if len(values) > 1 else 0.0
+    return f"{values.mean():{fmt}} ± {std:{fmt}}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    held = sub.add_parser("heldout")
+    held.add_argument("out_dir", type=Path)
+    held.add_argument("overrides", nargs="*")
+    summ = sub.add_parser("summarize")
+    summ.add_argument("sweep_dir", type=Path)
+    summ.add_argument("results", type=Path)
+    summ.add_argument("--budget", type=float, default=math.inf, help="tokens (default: all)")
+    summ.add_argument("--threshold", type=float, required=True, help="zh bits/char to reach")
+    args = parser.parse_args()
+    if args.command == "heldout":
+        write_heldout(args.out_dir, args.overrides)
+    else:
+        summarize(args.sweep_dir, args.results, args.budget, args.threshold)
+
+
+if __name__ == "__main__":
+    main()
