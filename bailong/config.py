@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,10 @@ SOURCE_SCHEMAS = ("text", "sharegpt", "openai", "alpaca", "parallel")
 DATA_KINDS = ("pretrain", "sft")
 CHAT_TEMPLATES = ("llama2", "tokenizer")
 TRANSLATION_DIRECTIONS = ("both", "zh2en", "en2zh")
-OPENCC_CONFIGS = ("s2twp", "s2tw", "s2t", "t2s", "tw2s", "tw2sp")
+OPENCC_CONFIGS = (
+    "s2t", "s2tw", "s2twp", "s2hk", "t2s", "t2tw", "t2hk", "t2jp",
+    "tw2s", "tw2sp", "tw2t", "hk2s", "hk2t", "jp2t",
+)  # fmt: skip
 
 
 @dataclass
@@ -168,6 +171,41 @@ class ChatConfig:
     # Pack several conversations per row; position_ids restart per conversation so neither
     # attention nor loss crosses conversations (the HF Llama reads packing from position_ids).
     pack: bool = False
+
+
+# Weightings of a new token's original pieces (zip_tie): see bailong/embeddings/combine.py.
+PIECE_WEIGHTS = ("uniform", "first", "last")
+SPACE_PIECE = ("keep", "drop")
+
+
+@dataclass
+class EmbeddingInitConfig:
+    """Vocabulary extension: resize embed_tokens/lm_head to the tokenizer and fill the new rows.
+
+    ``method: none`` keeps the model as loaded (the tokenizer must then fit the model).
+    """
+
+    method: str = "none"
+    # The SentencePiece model the base was trained with (a .model file, or a directory holding
+    # tokenizer.model): it splits each new token's text into the pieces its rows come from.
+    original_tokenizer: str | None = None
+    # Round the new vocabulary size up to a multiple of this (rows past the tokenizer are
+    # initialized too); None = exactly the tokenizer's size.
+    pad_to_multiple_of: int | None = None
+    seed: int = 0  # random and mean_cov sampling
+    # zip_tie only: how a new row weights its original pieces, per matrix.
+    input_weights: str = "uniform"
+    output_weights: str = "uniform"
+    # zip_tie only: copy the new input rows into lm_head instead of combining lm_head rows.
+    tie_output_to_input: bool = False
+    # Piece methods: a new token that starts with "▁" (a space) either keeps the "▁" piece
+    # among its pieces ("keep") or is split without it ("drop").
+    space_piece: str = "keep"
+    # Piece methods: prepend BOS (<s>) to every new token's pieces.
+    include_bos: bool = False
+    # mean_cov only: the sampling covariance is cov_scale x the old rows' covariance
+    # (1e-9 is transformers' mean_resizing value).
+    cov_scale: float = 1.0e-9
 
 
 @dataclass
@@ -250,6 +288,7 @@ class TrainConfig:
     quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    embedding_init: EmbeddingInitConfig = field(default_factory=EmbeddingInitConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
@@ -304,10 +343,35 @@ class ExtendTokenizerConfig:
     merge: MergeConfig = field(default_factory=MergeConfig)
 
 
-OPENCC_CONFIGS = (
-    "s2t", "s2tw", "s2twp", "s2hk", "t2s", "t2tw", "t2hk", "t2jp",
-    "tw2s", "tw2sp", "tw2t", "hk2s", "hk2t", "jp2t",
-)  # fmt: skip
+@dataclass
+class ProbeConfig:
+    """``bailong-probe-init``: initial loss of each embedding initialization, before training."""
+
+    task_name: str = "probe_init"
+    paths: dict[str, Any] = field(default_factory=dict)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
+    # Shared settings of every method (weights, space piece, ...); `method` is set per row.
+    embedding_init: EmbeddingInitConfig = field(default_factory=EmbeddingInitConfig)
+    methods: list[str] = field(
+        default_factory=lambda: ["zip_tie", "subword_mean", "mean", "mean_cov", "random", "zeros"]
+    )
+    # The base model's SentencePiece model; None trains one (sample_vocab_size pieces) on the
+    # non-held-out part of the texts.
+    original_tokenizer: str | None = None
+    sample_vocab_size: int = 600
+    # An append-only extension of original_tokenizer; None appends new_pieces frequent CJK
+    # characters/bigrams of the non-held-out target text.
+    extended_tokenizer: str | None = None
+    new_pieces: int = 300
+    target_files: list[str] = field(default_factory=lambda: ["bundled:zh_tw.txt"])
+    english_files: list[str] = field(default_factory=lambda: ["bundled:en.txt"])
+    heldout_fraction: float = 0.2  # the last fraction of each file's documents is scored
+    block_size: int = 256
+    # A random model (model.name_or_path null) is first trained this many steps on the
+    # non-held-out text with the original tokenizer, so it has something to lose.
+    base_train_steps: int = 40
+    seed: int = 0
 
 
 def _fail(key: str, value: Any, allowed: str) -> None:
@@ -317,6 +381,41 @@ def _fail(key: str, value: Any, allowed: str) -> None:
 def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         _fail(key, value, f"allowed values are {list(choices)}")
+
+
+def embedding_init_methods() -> tuple[str, ...]:
+    """``none`` plus every registered initializer (imported lazily: the registry imports torch)."""
+    from bailong.embeddings import INIT_METHODS
+
+    return ("none", *INIT_METHODS)
+
+
+def check_embedding_init(cfg: EmbeddingInitConfig, key: str = "embedding_init") -> None:
+    """Checks shared by the train and probe configs."""
+    _check_choice(f"{key}.method", cfg.method, embedding_init_methods())
+    _check_choice(f"{key}.input_weights", cfg.input_weights, PIECE_WEIGHTS)
+    _check_choice(f"{key}.output_weights", cfg.output_weights, PIECE_WEIGHTS)
+    _check_choice(f"{key}.space_piece", cfg.space_piece, SPACE_PIECE)
+    if cfg.pad_to_multiple_of is not None and cfg.pad_to_multiple_of <= 0:
+        _fail(f"{key}.pad_to_multiple_of", cfg.pad_to_multiple_of, "must be positive or null")
+    if cfg.cov_scale <= 0:
+        _fail(f"{key}.cov_scale", cfg.cov_scale, "must be positive")
+    if cfg.method == "none":
+        return
+    if cfg.original_tokenizer is None:
+        _fail(
+            f"{key}.original_tokenizer",
+            None,
+            f"{key}.method={cfg.method!r} needs the SentencePiece model the base was trained with "
+            "(e.g. shared/data/tokenizers/llama2/tokenizer.model)",
+        )
+    path = Path(cfg.original_tokenizer).expanduser()
+    if not (path.is_file() or (path / "tokenizer.model").is_file()):
+        _fail(
+            f"{key}.original_tokenizer",
+            cfg.original_tokenizer,
+            "no SentencePiece .model file there (nor a directory holding tokenizer.model)",
+        )
 
 
 def _check_values(cfg: TrainConfig) -> None:
@@ -361,6 +460,7 @@ def _check_values(cfg: TrainConfig) -> None:
             cfg.tokenizer.sample_vocab_size,
             "a byte-fallback tokenizer needs at least 300 pieces (259 are bytes and specials)",
         )
+    check_embedding_init(cfg.embedding_init)
     _check_choice("optim.name", cfg.optim.name, ("adamw", "paged_adamw", "paged_adamw_8bit"))
     if cfg.optim.lr <= 0:
         _fail("optim.lr", cfg.optim.lr, "the learning rate must be positive")
@@ -722,4 +822,31 @@ def validate_eval_config(cfg: DictConfig) -> EvalConfig:
     settings = OmegaConf.to_object(merged)
     assert isinstance(settings, EvalConfig)
     _check_eval_values(settings)
+    return settings
+
+
+def validate_probe_config(cfg: DictConfig) -> ProbeConfig:
+    """The probe's door: schema merge plus the checks that name key, value and what is allowed."""
+    settings = _merge_schema(ProbeConfig, cfg)
+    # `method` and `original_tokenizer` are set by the probe per row; check the rest.
+    check_embedding_init(replace(settings.embedding_init, method="none"))
+    methods = embedding_init_methods()[1:]
+    if not settings.methods:
+        _fail("methods", [], f"list at least one of {list(methods)}")
+    for i, method in enumerate(settings.methods):
+        _check_choice(f"methods[{i}]", method, methods)
+    for key in ("original_tokenizer", "extended_tokenizer"):
+        path = getattr(settings, key)
+        if path is not None and not Path(path).expanduser().is_file():
+            _fail(key, path, "no such SentencePiece .model file")
+    if settings.original_tokenizer is None and settings.sample_vocab_size < 300:
+        _fail("sample_vocab_size", settings.sample_vocab_size, "must be at least 300")
+    if not 0.0 < settings.heldout_fraction < 1.0:
+        _fail("heldout_fraction", settings.heldout_fraction, "must lie in (0, 1)")
+    if settings.block_size < 2:
+        _fail("block_size", settings.block_size, "must be at least 2")
+    if settings.base_train_steps < 0:
+        _fail("base_train_steps", settings.base_train_steps, "must be >= 0")
+    _check_choice("model.dtype", settings.model.dtype, DTYPES)
+    _check_choice("quantization.compute_dtype", settings.quantization.compute_dtype, DTYPES)
     return settings

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,8 @@ import pandas as pd
 
 from bailong.analysis.runs import find_jobs
 from bailong.cli.compare import main as compare_main
+from bailong.shared_data import ENV_VAR, shared_data_dir
+from tests.conftest import require_shared
 
 TINY = [
     "trainer.max_steps=4",
@@ -22,11 +26,16 @@ TINY = [
 ]
 
 
-def run_train(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "offline", "BAILONG_CACHE": str(tmp_path / "cache")}
+def run_app(module: str, args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "WANDB_MODE": "offline",
+        "BAILONG_CACHE": str(tmp_path / "cache"),
+        ENV_VAR: str(shared_data_dir() or tmp_path / "no-shared-data"),
+    }
     env.pop("WANDB_API_KEY", None)
     return subprocess.run(
-        [sys.executable, "-m", "bailong.cli.train", *args],
+        [sys.executable, "-m", module, *args],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -35,23 +44,46 @@ def run_train(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_multirun_gives_one_job_dir_metrics_and_wandb_run_per_job(tmp_path: Path) -> None:
+def run_train(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    return run_app("bailong.cli.train", args, tmp_path)
+
+
+def test_embedding_init_by_lora_rank_sweep_of_the_tiny_ablation(tmp_path: Path) -> None:
+    """The README's ablation recipe: extend Llama 2's tokenizer, then 2 inits x 2 ranks with -m."""
+    require_shared("tokenizers/llama2/tokenizer.model")
+    require_shared("corpora/zh_tw")
+    extend = run_app("bailong.cli.extend_tokenizer", [], tmp_path)
+    assert extend.returncode == 0, extend.stderr[-3000:]
     sweep = tmp_path / "sweep"
     proc = run_train(
-        ["-m", "lora=r8,r16", "seed=1,2", "logger=many_loggers", f"hydra.sweep.dir={sweep}", *TINY],
+        [
+            "-m",
+            "experiment=ablate_embedding_init_tiny",
+            "embedding_init=zip_tie,random",
+            "lora=r8,r16",
+            f"hydra.sweep.dir={sweep}",
+            *TINY,
+        ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = find_jobs(sweep)
-    assert len(jobs) == 4
     assert sorted(j.label for j in jobs) == sorted(
-        f"lora={r},seed={s}" for r in ("r8", "r16") for s in (1, 2)
+        f"embedding_init={e},lora={r}" for e in ("zip_tie", "random") for r in ("r8", "r16")
     )
     for job in jobs:
         assert job.metrics() is not None and "train/loss" in job.metrics()
         runs = list((job.path / "wandb").glob("offline-run-*"))
         assert len(runs) == 1, f"{job.path}: expected one W&B run, found {runs}"
         assert list(runs[0].glob("*.wandb")), "the offline run holds its history file"
+        adapter = json.loads((job.path / "adapter" / "adapter_config.json").read_text())
+        assert f"lora=r{adapter['r']}" in job.label
+
+    # the W&B run holds the same curve as the CSV; compare falls back to it without a CSV
+    csv_curve = jobs[0].metrics()[["step", "train/loss"]].dropna().reset_index(drop=True)
+    shutil.rmtree(jobs[0].path / "csv")
+    wandb_curve = jobs[0].metrics()[["step", "train/loss"]].dropna().reset_index(drop=True)
+    pd.testing.assert_frame_equal(csv_curve, wandb_curve, check_dtype=False)
 
     compare_main([str(sweep), "--tokens", "1000", "--threshold", "100"])
     out = sweep / "compare"

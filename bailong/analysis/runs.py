@@ -2,7 +2,8 @@
 
 A job is a directory holding ``.hydra/overrides.yaml``. Its label is its overrides minus
 those every job shares, so a 2×2 sweep plots as ``embedding_init=zip_tie,lora=r8`` etc.
-Metrics come from the CSV logger (``csv/metrics.csv``); a ``FAILED`` marker (written by the
+Metrics come from the CSV logger (``csv/metrics.csv``), else from the job's offline W&B run
+(``logger=wandb`` alone writes no CSV); a ``FAILED`` marker (written by the
 task wrapper) flags jobs that raised, so a comparison reports them instead of hiding them.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from bailong.analysis.wandb_offline import offline_run_file, read_history
 from bailong.training.task import FAILED_MARKER
 
 METRICS_CSV = Path("csv") / "metrics.csv"
@@ -44,9 +46,14 @@ class Job:
         metric the last value logged wins, which is the resumed run's.
         """
         path = self.path / METRICS_CSV
-        if not path.is_file() or path.stat().st_size == 0:
+        if path.is_file() and path.stat().st_size > 0:
+            rows = pd.read_csv(path)
+        elif (run_file := offline_run_file(self.path)) is not None:
+            rows = read_history(run_file)
+        else:
             return None
-        rows = pd.read_csv(path)
+        if rows.empty:
+            return None
         return rows.groupby("step", as_index=False, sort=True).last()
 
 

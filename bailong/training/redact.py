@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
+# "token" only as a whole word part (hf_token, auth_token), never "tokenizer" or "max_tokens".
+SECRET_KEY = re.compile(
+    r"(api[_-]?key|(^|_)token($|_)|secret|password|passwd|credential)", re.IGNORECASE
+)
 REDACTED = "<redacted>"
 
 

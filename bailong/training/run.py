@@ -18,6 +18,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from bailong.config import ConfigError, TrainConfig
 from bailong.data.datamodule import build_datamodule
 from bailong.data.documents import resolve_files
+from bailong.embeddings import base_vocab_size, extend_embeddings
+from bailong.embeddings.adapter import save_embedding_layers
 from bailong.model.load import load_base_model
 from bailong.model.lora import train_all_weights, wrap_with_lora
 from bailong.model.module import CausalLMModule
@@ -59,7 +61,10 @@ def build_model(
 ) -> PeftModel | PreTrainedModel:
     """Base model (4-bit per config) with LoRA, or every weight trainable when
     ``lora.enabled`` is false; the vocabulary must cover the tokenizer."""
-    base = load_base_model(cfg.model, cfg.quantization, len(tokenizer), cache_dir(cfg))
+    vocab_size = base_vocab_size(cfg.embedding_init, tokenizer)
+    base = load_base_model(cfg.model, cfg.quantization, vocab_size, cache_dir(cfg))
+    if cfg.embedding_init.method != "none":  # vocabulary extension (bailong.embeddings)
+        extend_embeddings(base, tokenizer, cfg.embedding_init)
     rows = base.get_input_embeddings().num_embeddings
     if rows < len(tokenizer):
         raise ConfigError(
@@ -116,7 +121,8 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
         tokenizer.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))
     elif cfg.save_adapter and trainer.is_global_zero:
         adapter_dir = ctx.output_dir / "adapter"
-        model.save_pretrained(str(adapter_dir))
+        embeddings = save_embedding_layers(cfg.embedding_init, cfg.lora.embeddings)
+        model.save_pretrained(str(adapter_dir), save_embedding_layers=embeddings)
         tokenizer.save_pretrained(str(adapter_dir))
         # what bailong-eval/-chat/-export need to rebuild the same base (bailong.model.reload)
         write_run_record(adapter_dir, cfg, base_vocab_size=len(tokenizer))

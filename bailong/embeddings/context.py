@@ -1,0 +1,34 @@
+"""What an initializer sees and returns: old rows of both matrices in, new rows out.
+
+Every initializer is a function ``InitContext -> NewRows`` registered by name in
+``bailong.embeddings.INIT_METHODS``. It only computes rows; resizing the model and writing the
+rows is done once, in ``bailong.embeddings.extend``. A future method (e.g. FOCUS, which needs
+auxiliary static embeddings) adds its inputs here and registers itself, nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from bailong.config import EmbeddingInitConfig
+
+
+@dataclass
+class InitContext:
+    old_input: torch.Tensor  # (num_old, hidden) rows of embed_tokens before resizing
+    old_output: torch.Tensor  # (num_old, hidden) rows of lm_head before resizing
+    num_new: int  # rows to fill: new tokens plus padding rows
+    # Original piece ids of each new row ([] for padding rows); None for methods that
+    # declare they do not use pieces.
+    pieces: list[list[int]] | None
+    cfg: EmbeddingInitConfig
+    initializer_range: float  # the model's init std (config.initializer_range)
+    generator: torch.Generator  # seeded from cfg.seed
+
+
+@dataclass
+class NewRows:
+    input: torch.Tensor  # (num_new, hidden) for embed_tokens
+    output: torch.Tensor  # (num_new, hidden) for lm_head

@@ -1,0 +1,73 @@
+"""The initial-loss probe: one row per method plus the reference, a JSON file, config checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from rich.console import Console
+
+from bailong.config import ConfigError, validate_probe_config
+from bailong.embeddings.probe import ORIGINAL
+from bailong.embeddings.probe_run import print_table, run_probe, write_json
+from tests.helpers import CONF
+
+ZH = (
+    "臺灣的天氣很好，我們今天去學校上課。\n\n"
+    "臺北的捷運很方便，大家都喜歡搭乘。\n\n今天的新聞說天氣會變冷。"
+)
+EN = "The weather is nice today.\n\nWe take the train to school.\n\nThe news says it will rain."
+
+
+def probe_settings(tmp_path: Path, overrides: list[str]):
+    (tmp_path / "zh.txt").write_text("\n\n".join([ZH] * 8), encoding="utf-8")
+    (tmp_path / "en.txt").write_text("\n\n".join([EN] * 8), encoding="utf-8")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(
+            config_name="probe_init",
+            overrides=[
+                f"target_files=[{tmp_path / 'zh.txt'}]",
+                f"english_files=[{tmp_path / 'en.txt'}]",
+                "sample_vocab_size=300",
+                "new_pieces=20",
+                "base_train_steps=2",
+                "block_size=32",
+                f"paths.output_dir={tmp_path}",
+                *overrides,
+            ],
+        )
+    return validate_probe_config(cfg)
+
+
+def test_probe_prints_one_row_per_method_and_writes_json(tmp_path: Path) -> None:
+    settings = probe_settings(tmp_path, ["methods=[zip_tie,mean,zeros]"])
+    rows = run_probe(settings)
+    assert [r.method for r in rows] == [ORIGINAL, "zip_tie", "mean", "zeros"]
+    for row in rows:
+        assert row.target.tokens > 0 and row.english.tokens > 0
+        assert 0 < row.target.as_dict()["bits_per_char"] < 20
+    # the extension shortens the Chinese text, and English is tokenized the same way
+    assert rows[1].target.tokens < rows[0].target.tokens
+    assert rows[1].english.tokens == rows[0].english.tokens
+    console = Console(record=True, width=120)
+    print_table(rows, console)
+    text = console.export_text()
+    for method in (ORIGINAL, "zip_tie", "mean", "zeros"):
+        assert (
+            sum(line.split("│")[1].strip() == method for line in text.splitlines() if "│" in line)
+            == 1
+        )
+    data = json.loads(write_json(rows, tmp_path / "probe.json").read_text())
+    assert [d["method"] for d in data] == [r.method for r in rows]
+    assert data[1]["target_bits_per_char"] == pytest.approx(
+        rows[1].target.as_dict()["bits_per_char"]
+    )
+
+
+def test_probe_config_names_bad_values(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"methods\[1\]='fancy'"):
+        probe_settings(tmp_path, ["methods=[zip_tie,fancy]"])
+    with pytest.raises(ConfigError, match=r"embedding_init\.output_weights"):
+        probe_settings(tmp_path, ["embedding_init.output_weights=max"])
