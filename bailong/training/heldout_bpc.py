@@ -11,7 +11,6 @@ and logs ``heldout/<source>/bpc`` and the pooled ``heldout/bpc`` against
 
 from __future__ import annotations
 
-
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
@@ -77,4 +76,3 @@ class HeldoutBpcCallback(Callback):
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=max(trainer.global_step - 1, 0))
         pl_module.train(was_training)
-

@@ -29,7 +29,6 @@ from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO
 from bailong.training.loggers import build_loggers
 
-
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
 
 

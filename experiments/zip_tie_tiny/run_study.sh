@@ -35,7 +35,7 @@ if [[ ! -f $STUDY/tokenizer/tokenizer.json ]]; then
 fi
 
 # held-out text of the first seed's split, scored by the probe as the runs score it
-$PY experiments/zip_tie_tiny/study.py heldout "$STUDY/heldout" paths.cache_dir="$CACHE" \
+$PY -m experiments.zip_tie_tiny.study heldout "$STUDY/heldout" paths.cache_dir="$CACHE" \
   seed="${SEEDS%%,*}" "${SWEEP_ARGS[@]}"
 rm -rf "$STUDY/probe" "$STUDY/sweep"
 $PY -m bailong.cli.probe_init paths.cache_dir="$CACHE" hydra.run.dir="$STUDY/probe" \
@@ -53,7 +53,7 @@ $PY -m bailong.cli.train -m experiment=zip_tie_tiny_original paths.cache_dir="$C
 
 mkdir -p "$RESULTS"
 cp "$STUDY/probe/probe_init.json" "$RESULTS/probe_init.json"
-$PY experiments/zip_tie_tiny/study.py summarize "$STUDY/sweep" "$RESULTS" --threshold "$THRESHOLD"
+$PY -m experiments.zip_tie_tiny.study summarize "$STUDY/sweep" "$RESULTS" --threshold "$THRESHOLD"
 $PY -m bailong.cli.compare "$STUDY/sweep" --metric heldout/zh_wiki_drcd/bpc \
   --threshold "$THRESHOLD" --out "$STUDY/compare"
 cp "$STUDY/compare/loss_vs_tokens.png" "$RESULTS/heldout_zh_bpc_vs_tokens.png"

@@ -1,7 +1,7 @@
 """Helpers of the zip-tie study (run_study.sh calls them): held-out text and the results table.
 
-    python experiments/zip_tie_tiny/study.py heldout OUT_DIR [overrides...]
-    python experiments/zip_tie_tiny/study.py summarize SWEEP_DIR RESULTS_DIR --threshold 3.0
+    python -m experiments.zip_tie_tiny.study heldout OUT_DIR [overrides...]
+    python -m experiments.zip_tie_tiny.study summarize SWEEP_DIR RESULTS_DIR --threshold 3.0
 
 ``heldout`` writes the sweep's held-out documents (the seeded validation split of each mix
 source, cut as the heldout_bpc callback cuts them) as zh.txt / en.txt for bailong-probe-init,
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
 
 from bailong.analysis.runs import METRICS_CSV, find_jobs
 from bailong.conf_dir import conf_dir
@@ -32,6 +33,8 @@ ORIGINAL = "none (original tokenizer)"
 def write_heldout(out_dir: Path, overrides: list[str]) -> None:
     with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
         cfg = compose("train", ["experiment=zip_tie_tiny_original", *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out_dir)  # no Hydra run here to resolve it
     settings = validate_train_config(cfg)
     texts = heldout_texts(
         settings.data, settings.seed, settings.callbacks.heldout_bpc.max_chars_per_source
