@@ -7,7 +7,7 @@
 # 4. the sweep: embedding_init in {zip_tie, subword_mean, mean, random} x seeds, and the
 #    original tokenizer x seeds, QLoRA continued pretraining for a fixed token budget
 # 5. results/: per_job.csv, summary.csv/.md (mean ± std over seeds), bailong-compare PNG
-# Knobs (environment): BAILONG_CACHE (cache root), SEEDS (1,2,3), METHODS, THRESHOLD (zh
+# Knobs (environment): BAILONG_CACHE (cache root), SEEDS (1,2,3), METHODS, PARALLEL, THRESHOLD (zh
 # bits/char for tokens-to-threshold), RESULTS, and BASE_ARGS / SWEEP_ARGS (extra Hydra
 # overrides, e.g. the smoke test's handful of steps).
 set -euo pipefail
@@ -18,6 +18,7 @@ STUDY=$CACHE/zip_tie_tiny
 SEEDS=${SEEDS:-1,2,3}
 METHODS=${METHODS:-zip_tie,subword_mean,mean,random}
 THRESHOLD=${THRESHOLD:-4.0}
+PARALLEL=${PARALLEL:-3}  # sweep arms run at once
 RESULTS=${RESULTS:-experiments/zip_tie_tiny/results}
 read -r -a BASE_ARGS <<< "${BASE_ARGS:-}"
 read -r -a SWEEP_ARGS <<< "${SWEEP_ARGS:-}"
@@ -43,13 +44,30 @@ $PY -m bailong.cli.probe_init paths.cache_dir="$CACHE" hydra.run.dir="$STUDY/pro
   original_tokenizer="$BAILONG_SHARED_DATA/tokenizers/llama2/tokenizer.model" \
   extended_tokenizer="$STUDY/tokenizer/tokenizer.model" methods="[$METHODS]" \
   target_files="[$STUDY/heldout/zh.txt]" english_files="[$STUDY/heldout/en.txt]" \
-  heldout_fraction=0.999 block_size=128
+  heldout_fraction=0.999 block_size=128 embedding_init.output_weights=first  # as the sweep
 
-$PY -m bailong.cli.train -m experiment=zip_tie_tiny_ext paths.cache_dir="$CACHE" \
-  embedding_init="$METHODS" seed="$SEEDS" hydra.sweep.dir="$STUDY/sweep/extended" \
-  "${SWEEP_ARGS[@]}"
-$PY -m bailong.cli.train -m experiment=zip_tie_tiny_original paths.cache_dir="$CACHE" \
-  seed="$SEEDS" hydra.sweep.dir="$STUDY/sweep/original" "${SWEEP_ARGS[@]}"
+# one Hydra multirun over the seeds per arm, PARALLEL arms at a time (logs: sweep/<arm>.log)
+mkdir -p "$STUDY/sweep"
+arm() {
+  local name=$1
+  shift
+  $PY -m bailong.cli.train -m paths.cache_dir="$CACHE" seed="$SEEDS" \
+    hydra.sweep.dir="$STUDY/sweep/$name" "$@" "${SWEEP_ARGS[@]}" >"$STUDY/sweep/$name.log" 2>&1
+}
+failed=0
+for method in ${METHODS//,/ } original; do
+  if [[ $method == original ]]; then
+    arm original experiment=zip_tie_tiny_original &
+  else
+    arm "$method" experiment=zip_tie_tiny_ext embedding_init="$method" &
+  fi
+  while (($(jobs -rp | wc -l) >= PARALLEL)); do wait -n || failed=1; done
+done
+for pid in $(jobs -p); do wait "$pid" || failed=1; done
+if ((failed)); then
+  echo "a sweep arm failed: see $STUDY/sweep/*.log and the jobs' FAILED files" >&2
+  exit 1
+fi
 
 mkdir -p "$RESULTS"
 cp "$STUDY/probe/probe_init.json" "$RESULTS/probe_init.json"

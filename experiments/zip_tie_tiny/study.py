@@ -58,13 +58,11 @@ def job_row(path: Path, overrides: list[str], budget: float, threshold: float) -
     bpc = rows[rows["heldout/bpc"].notna()].sort_values("train/tokens_seen")
     first, at_budget = bpc.iloc[0], bpc[bpc["train/tokens_seen"] <= budget].iloc[-1]
     hit = bpc[bpc[f"heldout/{ZH}/bpc"] <= threshold]
-    val = rows[rows["val/loss"].notna()]
     return {
         "method": override(overrides, "embedding_init") or ORIGINAL,
         "seed": int(override(overrides, "seed") or 0),
         "step0_zh_bpc": first[f"heldout/{ZH}/bpc"],
         "step0_en_bpc": first[f"heldout/{EN}/bpc"],
-        "step0_val_loss_nats_per_token": float(val["val/loss"].iloc[0]) if len(val) else math.nan,
         "tokens": at_budget["train/tokens_seen"],
         "final_zh_bpc": at_budget[f"heldout/{ZH}/bpc"],
         "final_en_bpc": at_budget[f"heldout/{EN}/bpc"],
