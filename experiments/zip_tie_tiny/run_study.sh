@@ -17,7 +17,7 @@ CACHE=${BAILONG_CACHE:-$HOME/.cache/bailong}
 STUDY=$CACHE/zip_tie_tiny
 SEEDS=${SEEDS:-1,2,3}
 METHODS=${METHODS:-zip_tie,subword_mean,mean,random}
-THRESHOLD=${THRESHOLD:-4.0}
+THRESHOLD=${THRESHOLD:-12.0}
 PARALLEL=${PARALLEL:-3}  # sweep arms run at once
 RESULTS=${RESULTS:-experiments/zip_tie_tiny/results}
 read -r -a BASE_ARGS <<< "${BASE_ARGS:-}"

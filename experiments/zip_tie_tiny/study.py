@@ -8,7 +8,7 @@ source, cut as the heldout_bpc callback cuts them) as zh.txt / en.txt for bailon
 so the probe scores the same characters as the training runs' step-0 point.
 ``summarize`` reads every job's metrics.csv and writes per_job.csv, summary.csv and
 summary.md: mean ± std over seeds of held-out bits per character at step 0, after the token
-budget, and the tokens needed to reach a threshold.
+budget, and the tokens needed to reach a threshold; and the mean ± std curves as a PNG.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bailong.training.heldout_bpc import heldout_texts
 
 ZH, EN = "zh_wiki_drcd", "en_wiki"  # the sweep mix's sources (conf/experiment/zip_tie_tiny_*)
 ORIGINAL = "none (original tokenizer)"
+METHOD_ORDER = ["zip_tie", "subword_mean", "mean", "random", ORIGINAL]
 
 
 def write_heldout(out_dir: Path, overrides: list[str]) -> None:
@@ -58,16 +59,61 @@ def job_row(path: Path, overrides: list[str], budget: float, threshold: float) -
     bpc = rows[rows["heldout/bpc"].notna()].sort_values("train/tokens_seen")
     first, at_budget = bpc.iloc[0], bpc[bpc["train/tokens_seen"] <= budget].iloc[-1]
     hit = bpc[bpc[f"heldout/{ZH}/bpc"] <= threshold]
+
+    def at(row: pd.Series, source: str) -> float:
+        # NaN when the seed's split left a source without validation documents
+        return float(row.get(f"heldout/{source}/bpc", math.nan))
+
     return {
         "method": override(overrides, "embedding_init") or ORIGINAL,
         "seed": int(override(overrides, "seed") or 0),
-        "step0_zh_bpc": first[f"heldout/{ZH}/bpc"],
-        "step0_en_bpc": first[f"heldout/{EN}/bpc"],
+        "step0_zh_bpc": at(first, ZH),
+        "step0_en_bpc": at(first, EN),
         "tokens": at_budget["train/tokens_seen"],
-        "final_zh_bpc": at_budget[f"heldout/{ZH}/bpc"],
-        "final_en_bpc": at_budget[f"heldout/{EN}/bpc"],
+        "final_zh_bpc": at(at_budget, ZH),
+        "final_en_bpc": at(at_budget, EN),
         "tokens_to_threshold": hit["train/tokens_seen"].iloc[0] if len(hit) else math.nan,
     }
+
+
+def zh_curve(path: Path) -> pd.Series:
+    """Held-out zh bits/char indexed by tokens seen (raw rows: step 0 is at 0 tokens)."""
+    rows = pd.read_csv(path / METRICS_CSV)
+    rows = rows[rows["heldout/bpc"].notna()]
+    return rows.set_index("train/tokens_seen")[f"heldout/{ZH}/bpc"].groupby(level=0).last()
+
+
+def plot_means(jobs: list, per_job: pd.DataFrame, out_png: Path, threshold: float) -> None:
+    """Mean ± std over seeds of the held-out zh bits/char curve, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for method in METHOD_ORDER:
+        curves = [
+            zh_curve(j.path)
+            for j in jobs
+            if (override(j.overrides, "embedding_init") or ORIGINAL) == method
+        ]
+        if not curves:
+            continue
+        frame = pd.concat(curves, axis=1)
+        mean, std = frame.mean(axis=1), frame.std(axis=1, ddof=1).fillna(0.0)
+        ax.plot(mean.index, mean, marker="o", markersize=3, label=f"{method} (n={len(curves)})")
+        ax.fill_between(mean.index, mean - std, mean + std, alpha=0.2)
+    ax.axhline(
+        threshold, color="gray", linestyle=":", linewidth=1, label=f"threshold {threshold:g}"
+    )
+    ax.set_xlabel("training tokens seen")
+    ax.set_ylabel(f"held-out {ZH} bits per character")
+    ax.set_title("Held-out zh bits/char, mean ± std over seeds")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png)
+    plt.close(fig)
 
 
 def summarize(sweep_dir: Path, results: Path, budget: float, threshold: float) -> pd.DataFrame:
@@ -76,12 +122,11 @@ def summarize(sweep_dir: Path, results: Path, budget: float, threshold: float) -
     per_job = per_job.sort_values(["method", "seed"]).reset_index(drop=True)
     results.mkdir(parents=True, exist_ok=True)
     per_job.to_csv(results / "per_job.csv", index=False)
-    order = ["zip_tie", "subword_mean", "mean", "random", ORIGINAL]
     rows = []
-    for method, group in sorted(per_job.groupby("method"), key=lambda g: order.index(g[0])):
+    for method, group in sorted(per_job.groupby("method"), key=lambda g: METHOD_ORDER.index(g[0])):
         row = {"method": method, "seeds": len(group)}
         for col in ("step0_zh_bpc", "step0_en_bpc", "final_zh_bpc", "final_en_bpc"):
-            row[col] = mean_std(group[col])
+            row[col] = mean_std(group[col].dropna())
         reached = group["tokens_to_threshold"].dropna()
         row[f"tokens_to_zh_bpc_{threshold:g}"] = (
             f"{mean_std(reached, '.0f')} ({len(reached)}/{len(group)} reached)"
@@ -98,6 +143,7 @@ def summarize(sweep_dir: Path, results: Path, budget: float, threshold: float) -
         header + summary.to_markdown(index=False) + "\n", encoding="utf-8"
     )
     print(header + summary.to_markdown(index=False))
+    plot_means(jobs, per_job, results / "heldout_zh_bpc_mean_std.png", threshold)
     return summary
 
 
