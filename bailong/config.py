@@ -77,6 +77,9 @@ class QuantizationConfig:
     quant_type: str = "nf4"
     double_quant: bool = True
     compute_dtype: str = "bfloat16"
+    # dtype the packed 4-bit weights are stored in: uint8 (bitsandbytes' default), or the
+    # compute dtype so FSDP can shard them like any other floating-point parameter.
+    quant_storage: str = "uint8"
     # Modules kept in full precision: the (resized, re-initialized) embeddings and head.
     skip_modules: list[str] = field(default_factory=lambda: ["embed_tokens", "lm_head"])
 
@@ -438,6 +441,15 @@ def _check_values(cfg: TrainConfig) -> None:
     _check_choice("model.dtype", cfg.model.dtype, DTYPES)
     _check_choice("quantization.quant_type", cfg.quantization.quant_type, ("nf4", "fp4"))
     _check_choice("quantization.compute_dtype", cfg.quantization.compute_dtype, DTYPES)
+    _check_choice("quantization.quant_storage", cfg.quantization.quant_storage, ("uint8", *DTYPES))
+    q = cfg.quantization
+    if cfg.trainer.get("strategy") == "fsdp" and q.enabled and q.quant_storage != q.compute_dtype:
+        _fail(
+            "quantization.quant_storage",
+            q.quant_storage,
+            f"FSDP shards floating-point tensors only; set it to {q.compute_dtype!r} "
+            "(the compute dtype)",
+        )
     if cfg.model.name_or_path is None and not cfg.model.config:
         _fail("model.config", {}, "give model.name_or_path or a LlamaConfig under model.config")
     max_pos = cfg.model.config.get("max_position_embeddings")

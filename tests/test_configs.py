@@ -43,7 +43,11 @@ def test_trainer_options_compose(tmp_path: Path, option: str) -> None:
     import torch
 
     overrides = [f"trainer={option}"]
-    if option in ("gpu", "ddp") and not torch.cuda.is_available():
+    if option == "fsdp":  # FSDP shards 4-bit weights only when stored in the compute dtype
+        with pytest.raises(ConfigError, match=r"quantization\.quant_storage='uint8'"):
+            train_settings(tmp_path, overrides)
+        overrides.append("quantization.quant_storage=float32")
+    if option in ("gpu", "ddp", "fsdp") and not torch.cuda.is_available():
         with pytest.raises(ConfigError, match=r"trainer\.accelerator"):
             train_settings(tmp_path, overrides)
     else:

@@ -1,15 +1,19 @@
 """Resize ``embed_tokens`` and ``lm_head`` to a tokenizer, keeping every old row bit-identical.
 
-transformers' ``resize_token_embeddings`` copies the old rows and, since transformers 4.46,
-fills the new ones by sampling from the old rows' mean and covariance unless
-``mean_resizing=False`` (PR #33325). We always pass ``False``: the caller overwrites every new
-row, including rows added by ``pad_to_multiple_of``. This works on a 4-bit model (the
+transformers' ``resize_token_embeddings`` allocates new matrices, runs the model's random
+init over every row of them (and, since 4.46, samples the new rows from the old rows' mean and
+covariance unless ``mean_resizing=False``, PR #33325), then copies the old rows: at Llama-2-7B
+shape that random init alone takes seconds per matrix and is thrown away, because the caller
+overwrites every new row (``pad_to_multiple_of`` padding too). So we grow the matrices
+ourselves: allocate, copy the old rows, leave the new ones to the caller. This works on a
+4-bit model (the
 embeddings and head are kept out of quantization by ``llm_int8_skip_modules``) and must run
 before peft wrapping, so the trainable copies peft makes already have the new size.
 """
 
 from __future__ import annotations
 
+import torch
 from transformers import PreTrainedModel
 
 
@@ -29,7 +33,21 @@ def resize_to(model: PreTrainedModel, vocab_size: int, pad_to_multiple_of: int |
         )
     if vocab_size < num_old:
         raise ValueError(f"cannot shrink the vocabulary from {num_old} to {vocab_size} rows")
-    model.resize_token_embeddings(
-        vocab_size, pad_to_multiple_of=pad_to_multiple_of, mean_resizing=False
-    )
+    if pad_to_multiple_of:
+        vocab_size = -(-vocab_size // pad_to_multiple_of) * pad_to_multiple_of
+    inp = model.get_input_embeddings()
+    tied = not untied(model)
+    inp.weight = grown(inp.weight, vocab_size)
+    inp.num_embeddings = vocab_size
+    if out is not None:
+        out.weight = inp.weight if tied else grown(out.weight, vocab_size)
+        out.out_features = vocab_size
+    model.config.get_text_config().vocab_size = vocab_size
     return num_old
+
+
+def grown(weight: torch.nn.Parameter, rows: int) -> torch.nn.Parameter:
+    """``weight`` with ``rows`` rows: the old rows copied bit for bit, the rest uninitialized."""
+    new = torch.empty((rows, weight.shape[1]), dtype=weight.dtype, device=weight.device)
+    new[: weight.shape[0]] = weight.detach()
+    return torch.nn.Parameter(new, requires_grad=weight.requires_grad)

@@ -39,6 +39,7 @@ def bnb_config(q: QuantizationConfig) -> BitsAndBytesConfig | None:
         bnb_4bit_quant_type=q.quant_type,
         bnb_4bit_use_double_quant=q.double_quant,
         bnb_4bit_compute_dtype=torch_dtype(q.compute_dtype),
+        bnb_4bit_quant_storage=getattr(torch, q.quant_storage),
         llm_int8_skip_modules=list(q.skip_modules),
     )
 
