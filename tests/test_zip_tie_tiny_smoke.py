@@ -45,7 +45,7 @@ def test_run_study_smoke(tmp_path: Path) -> None:
     assert (tmp_path / "cache" / "zip_tie_tiny" / "base" / "model" / "config.json").is_file()
     per_job = pd.read_csv(results / "per_job.csv")
     assert sorted(per_job["method"]) == ["none (original tokenizer)", "random", "zip_tie"]
-    assert (per_job["tokens"] == 2 * 4 * 128).all(), "every run trained the same token budget"
+    assert (per_job["tokens"] == 2 * 8 * 128).all(), "every run trained the same token budget"
     assert (per_job["tokens_to_threshold"] == 0).all()
     assert (per_job["final_zh_bpc"] != per_job["step0_zh_bpc"]).all(), "training changed it"
     summary = pd.read_csv(results / "summary.csv")
