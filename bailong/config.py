@@ -86,6 +86,9 @@ class QuantizationConfig:
 
 @dataclass
 class LoraConfig:
+    # false: no adapters, every weight of an unquantized model trains (pretraining from
+    # scratch, e.g. a tiny base for a study); the run saves a plain model dir instead.
+    enabled: bool = True
     r: int = 8
     alpha: int = 16
     dropout: float = 0.05
@@ -254,9 +257,21 @@ class CheckpointConfig:
 
 
 @dataclass
+class HeldoutBpcConfig:
+    """Bits per character on the same held-out characters whatever the tokenizer (see
+    bailong/training/heldout_bpc.py): compares runs with extended and original vocabularies."""
+
+    enabled: bool = False
+    every_n_train_steps: int = 10
+    max_chars_per_source: int = 4000  # of each source's validation documents
+    block_size: int | None = None  # scoring windows; None = data.block_size
+
+
+@dataclass
 class CallbacksConfig:
     progress_bar: str = "tqdm"  # tqdm | rich | none
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    heldout_bpc: HeldoutBpcConfig = field(default_factory=HeldoutBpcConfig)
 
 
 @dataclass
@@ -408,6 +423,13 @@ def check_embedding_init(cfg: EmbeddingInitConfig, key: str = "embedding_init") 
 
 def _check_values(cfg: TrainConfig) -> None:
     """Checks that types cannot express; each names the key, the bad value and what is allowed."""
+    if not cfg.lora.enabled and cfg.quantization.enabled:
+        _fail(
+            "lora.enabled",
+            False,
+            "training every weight needs an unquantized model (4-bit weights cannot train); "
+            "use quantization=none with lora=none",
+        )
     if cfg.lora.r <= 0:
         _fail("lora.r", cfg.lora.r, "the LoRA rank must be a positive integer")
     if cfg.lora.alpha <= 0:
@@ -469,6 +491,12 @@ def _check_values(cfg: TrainConfig) -> None:
             cfg.callbacks.checkpoint.every_n_train_steps,
             "must be a positive integer",
         )
+    bpc = cfg.callbacks.heldout_bpc
+    for key in ("every_n_train_steps", "max_chars_per_source"):
+        if getattr(bpc, key) <= 0:
+            _fail(f"callbacks.heldout_bpc.{key}", getattr(bpc, key), "must be a positive integer")
+    if bpc.block_size is not None and bpc.block_size < 2:
+        _fail("callbacks.heldout_bpc.block_size", bpc.block_size, "must be at least 2 or null")
     if cfg.model.trust_remote_code and cfg.model.name_or_path is None:
         _fail("model.trust_remote_code", True, "only meaningful with model.name_or_path")
     _check_logger_paths(cfg.logger)

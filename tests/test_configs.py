@@ -14,6 +14,8 @@ from tests.helpers import CONF, group_options, train_settings
 
 # Groups whose every option must validate on a CPU-only machine.
 CPU_GROUPS = ["model", "tokenizer", "quantization", "lora", "data", "logger", "callbacks", "debug"]
+# Options that only validate together with another group's option.
+COMPANIONS = {("lora", "none"): ["quantization=none"]}
 
 
 def test_train_default_composes(tmp_path: Path) -> None:
@@ -30,7 +32,7 @@ def test_every_group_option_validates(tmp_path: Path, group: str, option: str) -
     text = (CONF / group / f"{option}.yaml").read_text(encoding="utf-8")
     if "BAILONG_SHARED_DATA" in text and shared_data_dir() is None:
         pytest.skip(f"{group}={option} reads ../shared/data, which is absent here")
-    cfg = train_settings(tmp_path, [f"{group}={option}"])
+    cfg = train_settings(tmp_path, [f"{group}={option}", *COMPANIONS.get((group, option), [])])
     peft_config(cfg.lora)
     bnb_config(cfg.quantization)
 

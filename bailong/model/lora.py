@@ -1,5 +1,8 @@
 """Wrap a (4-bit) base model with peft LoRA adapters, and choose how embeddings train.
 
+Or train every weight (``lora.enabled: false``, unquantized only): pretraining a base from
+scratch uses the same run, data and logging as continued pretraining.
+
 ``embeddings`` decides ``embed_tokens``/``lm_head``: ``frozen``; ``full`` (peft
 ``modules_to_save``: trainable full-precision copies, saved with the adapter, as
 Chinese-LLaMA-Alpaca does for an extended vocabulary); or ``lora`` (low-rank updates on them).
@@ -57,3 +60,13 @@ def wrap_with_lora(
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt_kwargs)
         model.enable_input_require_grads()
     return get_peft_model(model, peft_config(cfg))
+
+
+def train_all_weights(model: PreTrainedModel, gradient_checkpointing: bool) -> PreTrainedModel:
+    """No adapters: every parameter of the (unquantized) model trains."""
+    if getattr(model, "is_loaded_in_4bit", False):
+        raise ValueError("4-bit weights cannot train; load the model with quantization=none")
+    model.requires_grad_(True)
+    if gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model

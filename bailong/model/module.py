@@ -16,6 +16,7 @@ from typing import Any
 import lightning as L
 import torch
 from peft import PeftModel
+from transformers import PreTrainedModel
 
 from bailong.config import NonFinitePolicy, OptimConfig
 from bailong.training.optim import build_optimizer, build_scheduler
@@ -28,7 +29,7 @@ class NonFiniteLossError(RuntimeError):
 
 
 class CausalLMModule(L.LightningModule):
-    def __init__(self, model: PeftModel, optim: OptimConfig) -> None:
+    def __init__(self, model: PeftModel | PreTrainedModel, optim: OptimConfig) -> None:
         super().__init__()
         self.model = model
         self.optim_cfg = optim

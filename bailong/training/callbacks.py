@@ -1,4 +1,5 @@
-"""Callbacks from config: atomic step checkpoints with a ``last.ckpt``, RNG state, progress bar."""
+"""Callbacks from config: atomic step checkpoints with a ``last.ckpt``, RNG state, held-out
+bits per character, progress bar."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar, TQDMProgressBar
 
 from bailong.config import CallbacksConfig
+from bailong.training.heldout_bpc import HeldoutBpcCallback
 from bailong.training.rng_state import RngStateCallback
 
 
@@ -31,6 +33,8 @@ def build_callbacks(cfg: CallbacksConfig, output_dir: Path) -> list[Callback]:
                 save_on_train_epoch_end=True,
             )
         )
+    if cfg.heldout_bpc.enabled:
+        callbacks.append(HeldoutBpcCallback(cfg.heldout_bpc))
     if cfg.progress_bar == "rich":
         callbacks.append(RichProgressBar())
     elif cfg.progress_bar == "tqdm":

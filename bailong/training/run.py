@@ -13,7 +13,7 @@ from typing import Any
 
 import lightning as L
 from peft import PeftModel
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config import ConfigError, TrainConfig
 from bailong.data.datamodule import build_datamodule
@@ -21,13 +21,15 @@ from bailong.data.documents import resolve_files
 from bailong.embeddings import base_vocab_size, extend_embeddings
 from bailong.embeddings.adapter import save_embedding_layers
 from bailong.model.load import load_base_model
-from bailong.model.lora import wrap_with_lora
+from bailong.model.lora import train_all_weights, wrap_with_lora
 from bailong.model.module import CausalLMModule
 from bailong.model.reload import write_run_record
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from bailong.training.loggers import build_loggers
+
+FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
 
 
 @dataclass
@@ -53,8 +55,11 @@ def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:
     )
 
 
-def build_model(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase) -> PeftModel:
-    """Base model (4-bit per config) with LoRA; the vocabulary must cover the tokenizer."""
+def build_model(
+    cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase
+) -> PeftModel | PreTrainedModel:
+    """Base model (4-bit per config) with LoRA, or every weight trainable when
+    ``lora.enabled`` is false; the vocabulary must cover the tokenizer."""
     vocab_size = base_vocab_size(cfg.embedding_init, tokenizer)
     base = load_base_model(cfg.model, cfg.quantization, vocab_size, cache_dir(cfg))
     if cfg.embedding_init.method != "none":  # vocabulary extension (bailong.embeddings)
@@ -65,6 +70,8 @@ def build_model(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase) -> PeftMod
             f"tokenizer has {len(tokenizer)} tokens but the model's embedding has {rows} rows; "
             "use a tokenizer that matches the model or extend the vocabulary"
         )
+    if not cfg.lora.enabled:
+        return train_all_weights(base, cfg.model.gradient_checkpointing)
     return wrap_with_lora(base, cfg.lora, cfg.model.gradient_checkpointing)
 
 
@@ -109,7 +116,11 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     if cfg.validate_before_fit and ckpt_path is None:
         trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    if cfg.save_adapter and trainer.is_global_zero:
+    if cfg.save_adapter and trainer.is_global_zero and not cfg.lora.enabled:
+        # a plain Hugging Face model that model.name_or_path (and tokenizer.name_or_path) load
+        model.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))
+        tokenizer.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))
+    elif cfg.save_adapter and trainer.is_global_zero:
         adapter_dir = ctx.output_dir / "adapter"
         embeddings = save_embedding_layers(cfg.embedding_init, cfg.lora.embeddings)
         model.save_pretrained(str(adapter_dir), save_embedding_layers=embeddings)
