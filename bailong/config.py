@@ -834,15 +834,7 @@ def _check_eval_values(cfg: EvalConfig) -> None:
 
 def validate_eval_config(cfg: DictConfig) -> EvalConfig:
     """The eval app's door: a typed, checked EvalConfig, or a ConfigError naming the problem."""
-    raw = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(raw, dict)
-    raw.pop("hydra", None)
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(EvalConfig), raw)
-    except OmegaConfBaseException as err:
-        raise ConfigError(str(err).strip()) from None
-    settings = OmegaConf.to_object(merged)
-    assert isinstance(settings, EvalConfig)
+    settings = _merge_schema(EvalConfig, cfg)
     _check_eval_values(settings)
     return settings
 

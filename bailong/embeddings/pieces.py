@@ -20,6 +20,8 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 from transformers import PreTrainedTokenizerBase
 
+from bailong.tokenizer.merge import load_model_proto as parse_model_proto
+
 SPACE = "▁"  # SentencePiece's visible space
 
 
@@ -33,9 +35,8 @@ def sentencepiece_file(path: str | Path) -> Path:
 
 
 def load_model_proto(path: str | Path) -> sp_pb2.ModelProto:
-    proto = sp_pb2.ModelProto()
-    proto.ParseFromString(sentencepiece_file(path).read_bytes())
-    return proto
+    """The original tokenizer's proto, from a ``.model`` file or a directory holding one."""
+    return parse_model_proto(sentencepiece_file(path))
 
 
 def original_vocab_size(path: str | Path) -> int:

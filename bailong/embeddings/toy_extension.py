@@ -16,11 +16,8 @@ from pathlib import Path
 
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
+from bailong.data.clean import is_cjk
 from bailong.embeddings.pieces import load_model_proto
-
-
-def is_cjk(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
 def frequent_cjk_pieces(texts: Iterable[str], known: set[str], count: int) -> list[str]:
