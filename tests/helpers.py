@@ -13,13 +13,20 @@ from bailong.config import TrainConfig, validate_train_config
 CONF = Path(conf_dir())
 
 
+def compose_app(config_name: str, overrides: list[str], output_dir: str) -> DictConfig:
+    """An app's config as its CLI composes it, with the Hydra-provided dirs set to ``output_dir``
+    (outside a Hydra run ``${hydra:runtime.output_dir}`` does not resolve)."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.paths.output_dir = cfg.paths.log_dir = output_dir
+    return cfg
+
+
 def compose_train(tmp_path: Path, overrides: list[str] = ()) -> DictConfig:
     """The train config as the CLI would compose it, writing under ``tmp_path``."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=list(overrides))
+    cfg = compose_app("train", list(overrides), str(tmp_path))
     with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path)
-        cfg.paths.log_dir = str(tmp_path)
         cfg.paths.cache_dir = str(cache_root(tmp_path))
     return cfg
 

@@ -6,23 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from bailong.config import ConfigError, validate_eval_config
 from bailong.eval.run import RESULTS_FILE, evaluate
 from tests.eval_fixtures import EN, ZH, trained_run
-from tests.helpers import CONF, group_options
+from tests.helpers import compose_app, group_options
 from tests.test_eval_judge import client_for, server  # noqa: F401 - the local judge fixture
 
 
 def compose_eval(overrides: list[str]) -> DictConfig:
     """The eval config as the CLI composes it (outside a Hydra run, paths point at /tmp)."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="eval", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.output_dir = cfg.paths.log_dir = "/tmp/bailong-eval-test"
-    return cfg
+    return compose_app("eval", overrides, "/tmp/bailong-eval-test")
 
 
 @pytest.mark.parametrize("option", group_options("eval"))

@@ -8,23 +8,18 @@ from pathlib import Path
 
 import pytest
 import sentencepiece as spm
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from bailong.config import ConfigError, validate_extend_tokenizer_config
 from bailong.tokenizer import load_tokenizer
 from bailong.tokenizer.extend import extend_tokenizer
-from tests.helpers import CONF, train_settings
+from tests.helpers import compose_app, train_settings
 from tests.tokenizer_helpers import chinese_lines, english_lines, tiny_models, write
 
 
 def compose_extend(overrides: list[str]) -> DictConfig:
     """The config as the CLI composes it (Hydra's run dir set to a placeholder)."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="extend_tokenizer", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.output_dir = cfg.paths.log_dir = "unused"
-    return cfg
+    return compose_app("extend_tokenizer", overrides, "unused")
 
 
 @pytest.fixture
