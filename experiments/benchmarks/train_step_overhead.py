@@ -37,7 +37,7 @@ WARMUP = 2  # steps excluded from each run (first-call allocations, lazy init)
 def settings(work: Path, block: int, batch: int, steps: int) -> TrainConfig:
     overrides = [
         "model.config.hidden_size=256",
-        "model.config.intermediate_size=688",
+        "model.config.intermediate_size=704",
         "model.config.num_hidden_layers=4",
         f"data.block_size={block}",
         f"data.batch_size={batch}",
