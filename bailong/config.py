@@ -9,6 +9,7 @@ hundreds of jobs fails in its first second on a typo rather than after a 7B mode
 from __future__ import annotations
 
 import glob
+import json
 import os
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -583,11 +584,37 @@ def _check_device(cfg: TrainConfig) -> None:
     on_cpu = accelerator == "cpu" or not torch.cuda.is_available()
     if cfg.optim.name.startswith("paged") and on_cpu:
         _fail("optim.name", cfg.optim.name, "paged optimizers need a CUDA GPU; use 'adamw' on CPU")
+    if on_cpu and cfg.quantization.enabled:
+        check_cpu_4bit_shapes(cfg.model)
     if on_cpu and cfg.quantization.enabled and cfg.quantization.compute_dtype == "float16":
         _fail(
             "quantization.compute_dtype",
             "float16",
             "4-bit float16 compute is unsupported on CPU; use bfloat16 or float32",
+        )
+
+
+def check_cpu_4bit_shapes(model: ModelConfig) -> None:
+    """4-bit on CPU: every linear dimension a multiple of 64 (bailong/model/cpu_4bit.py says
+    why), read from ``model.config`` or a local model directory's config.json."""
+    from bailong.model.cpu_4bit import CPU_4BIT_MULTIPLE, cpu_4bit_shape_errors
+
+    if model.name_or_path is None:
+        prefix, config = "model.config.", model.config
+    else:
+        config_file = Path(model.name_or_path).expanduser() / "config.json"
+        if not config_file.is_file():
+            return  # a hub name: its shapes are known only once it loads
+        prefix, config = f"{config_file}: ", json.loads(config_file.read_text("utf-8"))
+    for key, value, width in cpu_4bit_shape_errors(config):
+        shape = "" if width == value else f" (a projection {width} wide)"
+        _fail(
+            f"{prefix}{key}",
+            value,
+            f"4-bit runs on CPU need every linear layer's width to be a multiple of "
+            f"{CPU_4BIT_MULTIPLE}{shape}: on CPUs with AVX512-BF16, bitsandbytes repacks 4-bit "
+            "weights for its CPU kernel in blocks and rejects other sizes; choose a multiple of "
+            f"{CPU_4BIT_MULTIPLE}, or quantization=none",
         )
 
 
@@ -863,4 +890,8 @@ def validate_probe_config(cfg: DictConfig) -> ProbeConfig:
         _fail("base_train_steps", settings.base_train_steps, "must be >= 0")
     _check_choice("model.dtype", settings.model.dtype, DTYPES)
     _check_choice("quantization.compute_dtype", settings.quantization.compute_dtype, DTYPES)
+    import torch
+
+    if settings.quantization.enabled and not torch.cuda.is_available():
+        check_cpu_4bit_shapes(settings.model)
     return settings

@@ -24,6 +24,7 @@ from transformers import (
 )
 
 from bailong.config import ModelConfig, QuantizationConfig
+from bailong.model.cpu_4bit import use_portable_4bit_kernel
 
 
 def torch_dtype(name: str) -> torch.dtype:
@@ -87,4 +88,6 @@ def load_base_model(
         device_map="cpu" if quantization is not None and not torch.cuda.is_available() else None,
     )
     model.config.use_cache = False
+    if quantization is not None:
+        use_portable_4bit_kernel(model)  # same gradients and numbers on every CPU
     return model
