@@ -65,7 +65,9 @@ def sentencepiece_model_tokenizer(model_path: Path) -> PreTrainedTokenizerBase:
     try:
         return hf_tokenizer_from_sentencepiece(model_path)
     except InexactConversionError as err:
-        warnings.warn(f"{err}. Using the SentencePiece-backed tokenizer (exact, slower).", stacklevel=2)
+        warnings.warn(
+            f"{err}. Using the SentencePiece-backed tokenizer (exact, slower).", stacklevel=2
+        )
         return sentencepiece_tokenizer(model_path)
 
 

@@ -79,11 +79,8 @@ def english_warning(
 ) -> str | None:
     """A sentence naming how many English lines changed and the appended pieces used, or None."""
     n_base = base.get_piece_size()
-    changed = [
-        after
-        for before, after in zip(base.encode(list(lines)), extended.encode(list(lines)), strict=True)
-        if before != after
-    ]
+    pairs = zip(base.encode(list(lines)), extended.encode(list(lines)), strict=True)
+    changed = [after for before, after in pairs if before != after]
     if not changed:
         return None
     used = Counter(extended.id_to_piece(i) for ids in changed for i in ids if i >= n_base)

@@ -21,8 +21,6 @@ from bailong.tokenizer.merge import load_model_proto
 class SentencePieceTokenizer(SentencePieceBackend):
     """Exactly SentencePiece's ids; a literal "<s>" in text is read as BOS, as in HF."""
 
-    model_input_names = ["input_ids", "attention_mask"]
-
     def _decode(
         self, token_ids: int | list[int], skip_special_tokens: bool = False, **kwargs: Any
     ) -> str:
