@@ -6,12 +6,13 @@ with SentencePiece on runs of spaces (Llama 2's whitespace pieces have id 259.. 
 -1e9) and on text starting with a space. Here merges are ranked by SentencePiece score and
 the dummy prefix is a normalizer (always prepended, spaces become ▁), as SentencePiece does,
 so the saved directory loads offline with ``AutoTokenizer`` and encodes like the ``.model``.
-User-defined pieces are added tokens matched after normalization, as SentencePiece matches
-them. The one remaining difference is HF's own: a literal "<s>" in text becomes the BOS token.
+The one remaining difference is HF's own: a literal "<s>" in text becomes the BOS token.
 
 Models no Hugging Face BPE tokenizer can reproduce -- tied scores that compete
-(``bailong.tokenizer.exactness``), Unigram, non-identity normalizers -- raise
-``InexactConversionError`` instead of converting approximately.
+(``bailong.tokenizer.exactness``), user-defined pieces (SentencePiece matches them after the
+dummy prefix, so "[MASK]x" is ▁ [MASK] x; HF's added tokens split the raw text and each part
+gets its own prefix), Unigram, non-identity normalizers -- raise ``InexactConversionError``
+instead of converting approximately.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def conversion_problem(proto: sp_pb2.ModelProto) -> str | None:
         )
     if any(p.type == _Piece.UNUSED for p in proto.pieces):
         return "UNUSED pieces (SentencePiece merges through them, then re-splits) do not convert"
+    if user := [p.piece for p in proto.pieces if p.type == _Piece.USER_DEFINED]:
+        return (
+            f"user-defined pieces {user[:5]} are matched after the dummy prefix by SentencePiece "
+            "but split the raw text in Hugging Face tokenizers"
+        )
     ties = competing_ties(proto)
     return None if ties is None else ties.describe()
 
@@ -87,7 +93,7 @@ def _backend(proto: sp_pb2.ModelProto) -> Tokenizer:
     special = [p.piece for p in proto.pieces if p.type in (_Piece.CONTROL, _Piece.UNKNOWN)]
     tok.add_special_tokens([AddedToken(s, normalized=False, special=True) for s in special])
     user = [p.piece for p in proto.pieces if p.type == _Piece.USER_DEFINED]
-    tok.add_tokens([AddedToken(s, normalized=True) for s in user])
+    tok.add_tokens([AddedToken(s, normalized=False) for s in user])
     return tok
 
 
