@@ -74,7 +74,7 @@ def test_tied_scores_are_refused_and_loaded_exactly(tied: dict, name: str) -> No
     does: the conversion refuses, and load_tokenizer uses SentencePiece itself."""
     model = tied[name]
     sp = spm.SentencePieceProcessor(model_file=str(model))
-    with pytest.raises(InexactConversionError, match="leftmost of tied pairs.*load_tokenizer"):
+    with pytest.raises(InexactConversionError, match=r"leftmost of tied pairs.*load_tokenizer"):
         hf_tokenizer_from_sentencepiece(model)
     forced = hf_tokenizer_from_sentencepiece(model, allow_inexact=True)
     assert _agree(forced, sp, HELDOUT) < len(HELDOUT)  # the refusal is not overcautious

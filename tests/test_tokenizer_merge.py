@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sentencepiece as spm
-
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
 from bailong.tokenizer import merge_sentencepiece

@@ -59,7 +59,8 @@ def competing_ties(proto: sp_pb2.ModelProto, max_examples: int = 5) -> TieReport
     splits, left part no longer than the shared one): text x+y+z then segments differently.
     None when there are none, i.e. the score-ranked conversion is exact."""
     normal = [p for p in proto.pieces if p.type == NORMAL]
-    symbols = {p.piece for p in normal}
+    # SentencePiece starts from every character, a piece or not
+    symbols = {p.piece for p in normal} | {ch for p in normal for ch in p.piece}
     by_score: dict[float, list[str]] = defaultdict(list)
     for p in normal:
         if len(p.piece) > 1:

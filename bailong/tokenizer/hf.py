@@ -60,6 +60,14 @@ def conversion_problem(proto: sp_pb2.ModelProto) -> str | None:
             f"user-defined pieces {user[:5]} are matched after the dummy prefix by SentencePiece "
             "but split the raw text in Hugging Face tokenizers"
         )
+    pieces = {p.piece for p in proto.pieces}
+    normal = [p.piece for p in proto.pieces if p.type == _Piece.NORMAL and len(p.piece) > 1]
+    if bare := [p for p in normal if any(ch not in pieces for ch in p)]:
+        return (
+            f"{len(bare)} pieces contain a character that is not a piece itself (e.g. "
+            f"{bare[:5]}): SentencePiece builds them from the bare character, Hugging Face BPE "
+            "turns that character into bytes first"
+        )
     ties = competing_ties(proto)
     return None if ties is None else ties.describe()
 

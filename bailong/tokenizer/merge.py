@@ -11,11 +11,12 @@ first and a text whose base segmentation never puts two symbols that join into a
 piece side by side keeps exactly its base segmentation.
 
 The addition may be BPE or Unigram (Chinese-LLaMA's Chinese model is Unigram). Two modes:
-``reachable`` (default) appends only pieces SentencePiece BPE can build -- joining two adjacent
-symbols, each a character or a buildable piece -- parts before wholes, and counts the rest in
-the result; ``append_all`` does what Chinese-LLaMA's merge script does: every piece the base
-lacks, in the addition's order, as a NORMAL piece (use it with ``score_policy=zero`` to
-reproduce their tokenizers exactly).
+``reachable`` (default) appends only pieces BPE can build -- joining two adjacent pieces of the
+merged vocabulary, characters included (a piece such as ℃。 whose ℃ is not a piece would be
+built by SentencePiece but never by the Hugging Face conversion) -- parts before wholes, and
+counts the rest in the result; ``append_all`` does what Chinese-LLaMA's merge script does:
+every piece the base lacks, in the addition's order, as a NORMAL piece (use it with
+``score_policy=zero`` to reproduce their tokenizers exactly).
 """
 
 from __future__ import annotations
@@ -83,12 +84,16 @@ def load_model_proto(path: str | Path) -> sp_pb2.ModelProto:
 
 
 def buildable_splits(piece: str, symbols: set[str]) -> list[tuple[str, str]]:
-    """The ways SentencePiece BPE can make ``piece`` by joining two adjacent symbols: each part
-    is one character (every character starts as a symbol) or a piece in ``symbols``."""
+    """The ways BPE can make ``piece`` by joining two adjacent symbols from ``symbols``.
+
+    SentencePiece starts from every character, in the vocabulary or not, but a Hugging Face
+    BPE tokenizer byte-falls-back a character that is not a piece before merging, so a merge
+    only counts as buildable here when both parts (characters included) are in ``symbols``.
+    """
     return [
         (piece[:i], piece[i:])
         for i in range(1, len(piece))
-        if (i == 1 or piece[:i] in symbols) and (i == len(piece) - 1 or piece[i:] in symbols)
+        if piece[:i] in symbols and piece[i:] in symbols
     ]
 
 

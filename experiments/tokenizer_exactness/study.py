@@ -46,7 +46,8 @@ def score_order_drops(base: Path, addition: Path) -> int:
     """Pieces the old rule dropped: checked in score order against pieces already accepted."""
     vocab = {p.piece for p in load_model_proto(base).pieces}
     new = [p for p in load_model_proto(addition).pieces if p.type == NORMAL]
-    new = sorted((p for p in new if p.piece not in vocab), key=lambda p: (len(p.piece) > 1, -p.score))
+    new = [p for p in new if p.piece not in vocab]
+    new.sort(key=lambda p: (len(p.piece) > 1, -p.score))
     dropped = 0
     for p in new:
         s = p.piece
@@ -105,7 +106,8 @@ def main() -> None:
                 kind, mode, policy, str(cjk_only).lower(), f"{result.candidates:,}",
                 f"{result.added:,}", f"{result.unreachable:,}",
                 f"{score_order_drops(base, additions[kind]):,}" if not cjk_only else "–",
-                exact, f"{agreeing(forced, sp, zh)}/{len(zh)}", f"{agreeing(forced, sp, en)}/{len(en)}",
+                exact, f"{agreeing(forced, sp, zh)}/{len(zh)}",
+                f"{agreeing(forced, sp, en)}/{len(en)}",
                 f"{agreeing(loaded, sp, zh + en)}/{len(zh) + len(en)} ({type(loaded).__name__})",
                 f"{en_changed}/{len(en)}",
             ])  # fmt: skip
