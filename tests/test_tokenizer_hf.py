@@ -90,6 +90,21 @@ def test_tied_scores_are_refused_and_loaded_exactly(tied: dict, name: str) -> No
         assert tok.decode(sp.encode(line)) == sp.decode(sp.encode(line))
 
 
+def test_sentencepiece_backed_save_reloads_exactly(tied: dict, tmp_path: Path) -> None:
+    """What a run saves with the fallback tokenizer (adapter/) reloads with SentencePiece's
+    ids through load_tokenizer and through plain AutoTokenizer, never a converted guess."""
+    sp = spm.SentencePieceProcessor(model_file=str(tied["zero"]))
+    with pytest.warns(UserWarning):
+        load_tokenizer(str(tied["zero"])).save_pretrained(tmp_path / "saved")
+    assert not (tmp_path / "saved" / "tokenizer.json").exists()
+    with pytest.warns(UserWarning, match="SentencePiece-backed"):
+        reloaded = load_tokenizer(str(tmp_path / "saved"))
+    auto = AutoTokenizer.from_pretrained(str(tmp_path / "saved"), local_files_only=True)
+    for tok in (reloaded, auto):
+        assert _agree(tok, sp, HELDOUT) == len(HELDOUT), type(tok)
+        assert tok("臺灣")["input_ids"] == [sp.bos_id(), *sp.encode("臺灣")]
+
+
 @pytest.mark.parametrize("name", ["unigram_below", "unigram_addition"])
 def test_unigram_additions_convert_exactly(tied: dict, name: str) -> None:
     sp = spm.SentencePieceProcessor(model_file=str(tied[name]))

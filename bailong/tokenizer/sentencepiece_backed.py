@@ -4,12 +4,15 @@ transformers 5 no longer ships a SentencePiece-backed Llama tokenizer, and a fas
 tokenizer cannot reproduce every SentencePiece model (``bailong.tokenizer.exactness``). This
 slow tokenizer is what ``load_tokenizer`` falls back to then: ids come from
 ``SentencePieceProcessor.encode`` (BOS prepended like Llama's tokenizer), text from
-``decode``. ``save_pretrained`` writes ``tokenizer.model`` and ``tokenizer_config.json``;
-reload such a directory with ``load_tokenizer``.
+``decode``. ``save_pretrained`` writes ``tokenizer.model`` and a ``tokenizer_config.json``
+naming transformers' own ``SentencePieceBackend`` (with the BOS rule), so ``AutoTokenizer``
+also loads the directory with SentencePiece's ids instead of converting ``tokenizer.model``
+to an inexact fast tokenizer; ``load_tokenizer`` loads it as this class.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,18 @@ from bailong.tokenizer.merge import load_model_proto
 
 class SentencePieceTokenizer(SentencePieceBackend):
     """Exactly SentencePiece's ids; a literal "<s>" in text is read as BOS, as in HF."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.init_kwargs["special_tokens_pattern"] = self.special_tokens_pattern
+
+    def save_pretrained(self, save_directory: str | Path, *args: Any, **kwargs: Any) -> Any:
+        saved = super().save_pretrained(save_directory, *args, **kwargs)
+        config_file = Path(save_directory) / "tokenizer_config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        config["tokenizer_class"] = SentencePieceBackend.__name__
+        config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+        return saved
 
     def _decode(
         self, token_ids: int | list[int], skip_special_tokens: bool = False, **kwargs: Any
