@@ -11,6 +11,7 @@ from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
 from bailong.tokenizer import merge_sentencepiece
 from bailong.tokenizer.merge import NORMAL, buildable_splits, contains_cjk, load_model_proto
+from bailong.tokenizer.report import build_report
 from tests.tokenizer_helpers import chinese_lines, english_lines, tiny_models, tiny_unigram
 
 
@@ -172,3 +173,12 @@ def test_base_must_be_bpe(models, unigram, tmp_path: Path) -> None:
     base, _ = models
     with pytest.raises(ValueError, match=r"zh_unigram\.model.*UNIGRAM is not BPE"):
         merge_sentencepiece(unigram, base, tmp_path / "x.model")
+
+
+def test_report_warns_when_english_is_not_checked(models, tmp_path: Path) -> None:
+    base, addition = models
+    merge_sentencepiece(base, addition, tmp_path / "m.model")
+    with pytest.warns(UserWarning, match="English segmentation not checked"):
+        report = build_report(base, tmp_path / "m.model", {"zh_tw": chinese_lines(20)})
+    assert report["warnings"] == ["English segmentation not checked: no English lines given"]
+    assert build_report(base, tmp_path / "m.model", {"en": english_lines(50)})["warnings"] == []

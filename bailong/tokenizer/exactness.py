@@ -10,7 +10,7 @@ models are refused by the conversion (``load_tokenizer`` then uses SentencePiece
 
 One kind of tie is exempt: runs of one character (Llama 2's whitespace pieces ▁▁ … ▁×16, all
 scored -1e9). Ranking the longer left part first, as transformers' ``generate_merges`` does,
-grows the leftmost run exactly as SentencePiece does (tested on Llama 2 with runs of 1-59).
+grows the leftmost run exactly as SentencePiece does (tested on Llama 2 with runs of 1-39).
 """
 
 from __future__ import annotations
