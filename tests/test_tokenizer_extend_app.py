@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 from omegaconf import DictConfig
+from transformers import AutoTokenizer
 
 from bailong.config import ConfigError, validate_extend_tokenizer_config
 from bailong.tokenizer import load_tokenizer
@@ -80,8 +81,10 @@ def test_existing_unigram_addition_merged_like_chinese_llama(
     sp = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
     with pytest.warns(UserWarning, match="SentencePiece-backed"):
         tok = load_tokenizer(str(out))
+    auto = AutoTokenizer.from_pretrained(str(out), local_files_only=True)
     for line in chinese_lines(100, seed=17):
         assert tok(line, add_special_tokens=False)["input_ids"] == sp.encode(line)
+        assert auto(line, add_special_tokens=False)["input_ids"] == sp.encode(line)
 
 
 def test_changed_english_segmentation_is_warned(small_inputs: list[str], tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def unigram_merges(extended: dict, tmp_path_factory: pytest.TempPathFactory) -> 
         input=str(train_text),
         model_prefix=str(tmp / "zh_unigram"),
         model_type="unigram",
-        vocab_size=4000,
+        vocab_size=8000,
         input_sentence_size=8000,
         shuffle_input_sentence=True,
         max_sentence_length=8192,

@@ -9,7 +9,9 @@ Unigram, e.g. Chinese-LLaMA's). Output directory layout::
     report.json                                               # the report (also printed)
 
 tokenizer.json is written only when it gives SentencePiece's ids exactly (checked on every
-held-out line); otherwise the report says why and ``load_tokenizer`` uses SentencePiece itself.
+held-out line); otherwise the report says why, tokenizer_config.json names transformers'
+SentencePiece-backed class (so ``AutoTokenizer`` is exact too) and ``load_tokenizer`` uses
+SentencePiece itself.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bailong.tokenizer.corpus import (
 from bailong.tokenizer.hf import InexactConversionError, save_tokenizer_dir
 from bailong.tokenizer.merge import merge_sentencepiece
 from bailong.tokenizer.report import build_report, write_report
+from bailong.tokenizer.sentencepiece_backed import sentencepiece_tokenizer
 from bailong.tokenizer.train import train_sentencepiece
 
 
@@ -98,6 +101,7 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     except InexactConversionError as err:
         warnings.warn(f"tokenizer.json not written: {err}", stacklevel=2)
         hf = {"tokenizer_json": False, "reason": str(err)}
+        sentencepiece_tokenizer(out / "tokenizer.model").save_pretrained(out)
     report = build_report(
         Path(settings.base_model),
         out / "tokenizer.model",

@@ -11,8 +11,9 @@ The one remaining difference is HF's own: a literal "<s>" in text becomes the BO
 Models no Hugging Face BPE tokenizer can reproduce -- tied scores that compete
 (``bailong.tokenizer.exactness``), user-defined pieces (SentencePiece matches them after the
 dummy prefix, so "[MASK]x" is ▁ [MASK] x; HF's added tokens split the raw text and each part
-gets its own prefix), Unigram, non-identity normalizers -- raise ``InexactConversionError``
-instead of converting approximately.
+gets its own prefix), pieces holding a character that is not a piece (SentencePiece builds
+℃。 from a bare ℃, HF byte-falls-back ℃ first), Unigram, non-identity normalizers -- raise
+``InexactConversionError`` instead of converting approximately.
 """
 
 from __future__ import annotations

@@ -61,8 +61,8 @@ class MergeResult:
     addition_size: int
     candidates: int
     filtered_out: int  # removed by cjk_only / min_score
-    # no split into two symbols (characters or buildable pieces): dropped in reachable mode,
-    # appended anyway (and never produced by SentencePiece) in append_all mode
+    # no split into two buildable pieces of the merged vocabulary (characters included):
+    # dropped in reachable mode, appended anyway (and never produced) in append_all mode
     unreachable: int
     truncated: int  # dropped by max_added
     added: int
@@ -73,7 +73,7 @@ class MergeResult:
     output_path: str
     unreachable_examples: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, int | str]:
+    def to_dict(self) -> dict[str, int | str | list[str]]:
         return asdict(self)
 
 
