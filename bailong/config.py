@@ -55,6 +55,13 @@ class ScorePolicy(str, Enum):
     addition = "addition"  # the addition model's own scores
 
 
+class MergeMode(str, Enum):
+    """Which of the addition's missing pieces a merge appends (see bailong.tokenizer.merge)."""
+
+    reachable = "reachable"  # only pieces BPE can build, parts before wholes; the rest counted
+    append_all = "append_all"  # every piece, in the addition's order (Chinese-LLaMA's script)
+
+
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -333,6 +340,7 @@ class MergeConfig:
     min_score: float | None = None
     max_added: int | None = None
     score_policy: ScorePolicy = ScorePolicy.below_base
+    mode: MergeMode = MergeMode.reachable
 
 
 @dataclass
@@ -341,6 +349,8 @@ class ExtendTokenizerConfig:
     # The SentencePiece model to extend; None: shared tokenizers/llama2/tokenizer.model.
     base_model: str | None = None
     output_dir: str = "extended_tokenizer"
+    # An existing SentencePiece model (BPE or Unigram) to append instead of training one.
+    addition_model: str | None = None
     paths: dict[str, Any] = field(default_factory=dict)
     corpus: ExtendCorpusConfig = field(default_factory=ExtendCorpusConfig)
     spm: SentencePieceTrainConfig = field(default_factory=SentencePieceTrainConfig)
@@ -687,6 +697,10 @@ def validate_extend_tokenizer_config(cfg: DictConfig) -> ExtendTokenizerConfig:
     settings.base_model = _shared_default(
         "base_model", settings.base_model, "tokenizers/llama2/tokenizer.model"
     )
+    if settings.addition_model is not None:
+        if not Path(settings.addition_model).expanduser().is_file():
+            _fail("addition_model", settings.addition_model, "no such SentencePiece model file")
+        settings.addition_model = str(Path(settings.addition_model).expanduser())
     corpus = settings.corpus
     for i, path in enumerate(corpus.files):
         if not Path(path).expanduser().is_file():

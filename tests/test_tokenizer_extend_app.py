@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 from omegaconf import DictConfig
+from transformers import AutoTokenizer
 
 from bailong.config import ConfigError, validate_extend_tokenizer_config
 from bailong.tokenizer import load_tokenizer
 from bailong.tokenizer.extend import extend_tokenizer
+from bailong.tokenizer.train import train_sentencepiece
 from tests.helpers import compose_app, train_settings
-from tests.tokenizer_helpers import chinese_lines, english_lines, tiny_models, write
+from tests.tokenizer_helpers import chinese_lines, english_lines, tiny_models, tiny_unigram, write
 
 
 def compose_extend(overrides: list[str]) -> DictConfig:
@@ -45,12 +47,58 @@ def test_runs_end_to_end_without_shared_data(small_inputs: list[str], tmp_path: 
     assert report["pieces_added"] == 150 == report["merge"]["added"]
     zh, en = report["languages"]["zh_tw"], report["languages"]["en"]
     assert zh["chars_per_token_after"] > zh["chars_per_token_before"]
-    assert en["lines_changed"] == 0
+    assert en["lines_changed"] == 0 and report["warnings"] == []
+    assert report["hf_conversion"] == {"tokenizer_json": True, "lines_checked": zh["lines"] + 100}
     sp = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
     tok = load_tokenizer(str(out))
     assert len(tok) == sp.get_piece_size() == report["extended_vocab_size"]
     line = chinese_lines(1, seed=99)[0]
     assert tok(line, add_special_tokens=False)["input_ids"] == sp.encode(line)
+
+
+def test_existing_unigram_addition_merged_like_chinese_llama(
+    small_inputs: list[str], tmp_path: Path
+) -> None:
+    """addition_model + append_all + zero: every new piece appended; tokenizer.json is not
+    written (tied scores), the report says why, and load_tokenizer encodes exactly."""
+    unigram = tiny_unigram(tmp_path)
+    overrides = [o for o in small_inputs if not o.startswith("merge.max_added")] + [
+        f"addition_model={unigram}",
+        "merge.mode=append_all",
+        "merge.score_policy=zero",
+        "merge.cjk_only=false",
+        "merge.max_added=null",
+    ]
+    with pytest.warns(UserWarning, match="tokenizer.json not written"):
+        report = extend_tokenizer(validate_extend_tokenizer_config(compose_extend(overrides)))
+    out = tmp_path / "out"
+    merge = report["merge"]
+    assert merge["addition_model_type"] == "UNIGRAM" and merge["added"] == merge["candidates"]
+    assert report["pieces_added"] == merge["added"] and not (out / "addition.vocab").exists()
+    assert report["hf_conversion"]["tokenizer_json"] is False
+    assert not (out / "tokenizer.json").exists()
+    assert any("tokenizer.json not written" in w for w in report["warnings"])
+    sp = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
+    with pytest.warns(UserWarning, match="SentencePiece-backed"):
+        tok = load_tokenizer(str(out))
+    auto = AutoTokenizer.from_pretrained(str(out), local_files_only=True)
+    for line in chinese_lines(100, seed=17):
+        assert tok(line, add_special_tokens=False)["input_ids"] == sp.encode(line)
+        assert auto(line, add_special_tokens=False)["input_ids"] == sp.encode(line)
+
+
+def test_changed_english_segmentation_is_warned(small_inputs: list[str], tmp_path: Path) -> None:
+    """An addition with English pieces, not filtered, scored 0: English changes, and says so."""
+    english = train_sentencepiece(
+        [write(english_lines(300, seed=8), tmp_path / "en_add.txt")], tmp_path / "en_add", 400
+    )
+    overrides = [*small_inputs, f"addition_model={english}", "merge.cjk_only=false"]
+    overrides += ["merge.score_policy=zero"]
+    with pytest.warns(UserWarning, match="changes English segmentation"):
+        report = extend_tokenizer(validate_extend_tokenizer_config(compose_extend(overrides)))
+    changed = report["languages"]["en"]["lines_changed"]
+    assert changed > 0
+    assert any(f"{changed} of 100 English lines" in w for w in report["warnings"])
 
 
 def test_opencc_converts_training_text(small_inputs: list[str], tmp_path: Path) -> None:
@@ -73,6 +121,8 @@ def test_opencc_converts_training_text(small_inputs: list[str], tmp_path: Path) 
         ("merge.score_policy=high", "score_policy"),
         ("corpus.heldout_fraction=1.5", "corpus.heldout_fraction"),
         ("base_model=/no/such/tokenizer.model", "base_model"),
+        ("addition_model=/no/such/chinese_sp.model", "addition_model"),
+        ("merge.mode=peer", "merge.mode"),
     ],
 )
 def test_bad_values_name_the_key(small_inputs: list[str], override: str, key: str) -> None:

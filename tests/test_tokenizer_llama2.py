@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
 import sentencepiece as spm
 
-from bailong.tokenizer import merge_sentencepiece, save_tokenizer_dir
+from bailong.tokenizer import load_tokenizer, merge_sentencepiece, save_tokenizer_dir
 from bailong.tokenizer.corpus import sample_lines, split_heldout, write_lines, zh_tw_documents
 from bailong.tokenizer.merge import load_model_proto
 from bailong.tokenizer.report import build_report
@@ -84,3 +85,67 @@ def test_hf_dir_matches_sentencepiece_on_real_text(extended: dict) -> None:
     tok = AutoTokenizer.from_pretrained(str(extended["dir"]), local_files_only=True)
     lines = extended["zh"][:300] + extended["en"][:300]
     assert tok(lines, add_special_tokens=False)["input_ids"] == sp.encode(lines)
+
+
+@pytest.fixture(scope="module")
+def unigram_merges(extended: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A Unigram Chinese model (the kind Chinese-LLaMA appends) trained on the same text,
+    appended to Llama 2 the peers' way (append_all, score 0) and bailong's (reachable)."""
+    tmp = tmp_path_factory.mktemp("llama2_unigram")
+    train_text = Path(extended["merged"].output_path).parent / "train.txt"
+    spm.SentencePieceTrainer.train(
+        input=str(train_text),
+        model_prefix=str(tmp / "zh_unigram"),
+        model_type="unigram",
+        vocab_size=8000,
+        input_sentence_size=8000,
+        shuffle_input_sentence=True,
+        max_sentence_length=8192,
+        minloglevel=2,
+        num_threads=2,
+    )
+    addition = tmp / "zh_unigram.model"
+    kw = {"cjk_only": False}
+    return {
+        "addition": addition,
+        "peer": merge_sentencepiece(
+            extended["base"], addition, tmp / "peer.model", mode="append_all",
+            score_policy="zero", **kw,
+        ),
+        "reachable": merge_sentencepiece(extended["base"], addition, tmp / "ours.model", **kw),
+    }  # fmt: skip
+
+
+def test_unigram_addition_peer_and_reachable_merges(extended: dict, unigram_merges: dict) -> None:
+    """Peer mode appends exactly the pieces Llama 2 lacks; both keep ids 0..31,999 bit-for-bit;
+    reachable mode drops only pieces no pair of merged pieces joins into."""
+    base = load_model_proto(extended["base"]).pieces
+    base_pieces = {p.piece for p in base}
+    new = {p.piece for p in load_model_proto(unigram_merges["addition"]).pieces} - base_pieces
+    peer, ours = unigram_merges["peer"], unigram_merges["reachable"]
+    assert peer.added == len(new) and peer.total == 32000 + len(new)
+    assert ours.added + ours.unreachable == ours.candidates and ours.added < peer.added
+    for result in (peer, ours):
+        merged = load_model_proto(result.output_path).pieces
+        assert [p.SerializeToString() for p in merged[:32000]] == [
+            p.SerializeToString() for p in base
+        ]
+    symbols = {p.piece for p in load_model_proto(ours.output_path).pieces}
+    for piece in ours.unreachable_examples:
+        assert not any(piece[:i] in symbols and piece[i:] in symbols for i in range(1, len(piece)))
+
+
+def test_unigram_merges_hf_equals_sentencepiece_on_every_heldout_line(
+    extended: dict, unigram_merges: dict
+) -> None:
+    """The tied peer merge loads through SentencePiece itself; bailong's converts exactly.
+    Either way the loaded tokenizer gives SentencePiece's ids on every held-out line."""
+    lines = extended["zh"] + extended["en"]
+    for name in ("peer", "reachable"):
+        path = unigram_merges[name].output_path
+        sp = spm.SentencePieceProcessor(model_file=path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tok = load_tokenizer(path)
+        assert bool(caught) == (name == "peer"), [str(w.message) for w in caught]
+        assert tok(lines, add_special_tokens=False)["input_ids"] == sp.encode(lines), name

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import sentencepiece as spm
+
 from bailong.tokenizer.train import train_sentencepiece
 
 EN_TEXT = (
@@ -42,3 +44,17 @@ def tiny_models(tmp: Path) -> tuple[Path, Path]:
         [write(chinese_lines(), tmp / "zh.txt")], tmp / "zh", 500, character_coverage=1.0
     )
     return base, addition
+
+
+def tiny_unigram(tmp: Path, vocab_size: int = 300) -> Path:
+    """A Unigram Chinese model, the kind Chinese-LLaMA appends (default normalizer and all)."""
+    spm.SentencePieceTrainer.train(
+        input=str(write(chinese_lines(400, seed=2), tmp / "zh_unigram.txt")),
+        model_prefix=str(tmp / "zh_unigram"),
+        model_type="unigram",
+        vocab_size=vocab_size,
+        character_coverage=1.0,
+        minloglevel=2,
+        num_threads=1,
+    )
+    return tmp / "zh_unigram.model"

@@ -3,6 +3,8 @@
 bailong-extend-tokenizer            # shared zh_tw corpora → 59,241 pieces
 bailong-extend-tokenizer merge.max_added=null spm.vocab_size=8000
 bailong-extend-tokenizer corpus.files=[my_zh.txt] corpus.opencc=s2twp output_dir=out/tok
+bailong-extend-tokenizer addition_model=chinese_sp.model merge.mode=append_all \
+    merge.score_policy=zero merge.cjk_only=false merge.max_added=null   # Chinese-LLaMA's merge
 """
 
 from __future__ import annotations

@@ -1,16 +1,24 @@
 """The extend-tokenizer pipeline: corpus → Chinese BPE model → append-only merge → HF dir → report.
 
-Output directory layout::
+``addition_model`` replaces the training step with an existing SentencePiece model (BPE or
+Unigram, e.g. Chinese-LLaMA's). Output directory layout::
 
     tokenizer.model, tokenizer.json, tokenizer_config.json   # the extended tokenizer
     addition.model, addition.vocab                            # the Chinese model it appended
     corpus/train_zh.txt, corpus/heldout_zh.txt                # what it trained / measured on
     report.json                                               # the report (also printed)
+
+tokenizer.json is written only when it gives SentencePiece's ids exactly (checked on every
+held-out line); otherwise the report says why, tokenizer_config.json names transformers'
+SentencePiece-backed class (so ``AutoTokenizer`` is exact too) and ``load_tokenizer`` uses
+SentencePiece itself.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +31,10 @@ from bailong.tokenizer.corpus import (
     write_lines,
     zh_tw_documents,
 )
-from bailong.tokenizer.hf import save_tokenizer_dir
+from bailong.tokenizer.hf import InexactConversionError, save_tokenizer_dir
 from bailong.tokenizer.merge import merge_sentencepiece
 from bailong.tokenizer.report import build_report, write_report
+from bailong.tokenizer.sentencepiece_backed import sentencepiece_tokenizer
 from bailong.tokenizer.train import train_sentencepiece
 
 
@@ -48,18 +57,23 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     write_lines(heldout_docs, out / "corpus" / "heldout_zh.txt")
 
     started = time.perf_counter()
-    sp = settings.spm
-    addition = train_sentencepiece(
-        [train_file],
-        out / "addition",
-        sp.vocab_size,
-        character_coverage=sp.character_coverage,
-        max_sentencepiece_length=sp.max_sentencepiece_length,
-        user_defined_symbols=sp.user_defined_symbols,
-        input_sentence_size=sp.input_sentence_size,
-        max_sentence_length=sp.max_sentence_length,
-        num_threads=sp.num_threads,
-    )
+    if settings.addition_model is not None:
+        addition = out / "addition.model"
+        if Path(settings.addition_model).resolve() != addition.resolve():
+            shutil.copyfile(settings.addition_model, addition)
+    else:
+        sp = settings.spm
+        addition = train_sentencepiece(
+            [train_file],
+            out / "addition",
+            sp.vocab_size,
+            character_coverage=sp.character_coverage,
+            max_sentencepiece_length=sp.max_sentencepiece_length,
+            user_defined_symbols=sp.user_defined_symbols,
+            input_sentence_size=sp.input_sentence_size,
+            max_sentence_length=sp.max_sentence_length,
+            num_threads=sp.num_threads,
+        )
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -72,25 +86,36 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
         min_score=m.min_score,
         max_added=m.max_added,
         score_policy=m.score_policy,
+        mode=m.mode,
     )
     merge_seconds = time.perf_counter() - started
-    save_tokenizer_dir(out / "tokenizer.model", out)
 
     heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
     if corpus.en_files and corpus.en_sample_lines:
         en_paths = [Path(p).expanduser() for p in corpus.en_files]
         heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
+    check_lines = [line for lines in heldout.values() for line in lines]
+    try:
+        save_tokenizer_dir(out / "tokenizer.model", out, check_lines=check_lines)
+        hf = {"tokenizer_json": True, "lines_checked": len(check_lines)}
+    except InexactConversionError as err:
+        warnings.warn(f"tokenizer.json not written: {err}", stacklevel=2)
+        hf = {"tokenizer_json": False, "reason": str(err)}
+        sentencepiece_tokenizer(out / "tokenizer.model").save_pretrained(out)
     report = build_report(
         Path(settings.base_model),
         out / "tokenizer.model",
         heldout,
         extra={
             "merge": merged.to_dict(),
+            "hf_conversion": hf,
             "train_lines": sum(1 for _ in train_file.open(encoding="utf-8")),
-            "addition_vocab_size": sp.vocab_size,
+            "addition_vocab_size": merged.addition_size,
             "train_seconds": round(train_seconds, 2),
             "merge_seconds": round(merge_seconds, 3),
         },
     )
+    if not hf["tokenizer_json"]:
+        report["warnings"].append(f"tokenizer.json not written: {hf['reason']}")
     write_report(report, out / "report.json")
     return report

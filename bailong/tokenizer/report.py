@@ -3,12 +3,15 @@
 Per language, on held-out lines: characters per token and the fraction of byte-fallback
 tokens before (base) and after (extended), and how many lines are segmented differently.
 Since the merge keeps every base id, a line with identical ids has identical segmentation; for
-English that count is the check that the extension left English alone.
+English that count is the check that the extension left English alone, and any change becomes
+a warning in the report (with the appended pieces responsible) and on the console.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -71,15 +74,41 @@ def language_stats(
     )
 
 
+def english_warning(
+    base: spm.SentencePieceProcessor, extended: spm.SentencePieceProcessor, lines: Sequence[str]
+) -> str | None:
+    """A sentence naming how many English lines changed and the appended pieces used, or None."""
+    n_base = base.get_piece_size()
+    pairs = zip(base.encode(list(lines)), extended.encode(list(lines)), strict=True)
+    changed = [after for before, after in pairs if before != after]
+    if not changed:
+        return None
+    used = Counter(extended.id_to_piece(i) for ids in changed for i in ids if i >= n_base)
+    shown = ", ".join(f"{piece!r} ×{n}" for piece, n in used.most_common(8))
+    return (
+        f"the merge changes English segmentation: {len(changed)} of {len(lines)} English lines "
+        f"get different ids (appended pieces used: {shown}); score_policy=below_base with "
+        "cjk_only=true keeps English unchanged"
+    )
+
+
 def build_report(
     base_model: Path,
     extended_model: Path,
     heldout: Mapping[str, Sequence[str]],
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A JSON-ready report: vocab sizes and per-language stats (plus ``extra`` entries)."""
+    """A JSON-ready report: vocab sizes, per-language stats (plus ``extra`` entries) and
+    ``warnings``; a changed English segmentation (``heldout["en"]``) is also warned about."""
     base = spm.SentencePieceProcessor(model_file=str(base_model))
     extended = spm.SentencePieceProcessor(model_file=str(extended_model))
+    report_warnings = []
+    if "en" not in heldout:
+        report_warnings.append("English segmentation not checked: no English lines given")
+    elif (message := english_warning(base, extended, heldout["en"])) is not None:
+        report_warnings.append(message)
+    for message in report_warnings:
+        warnings.warn(message, stacklevel=2)
     return {
         "base_vocab_size": base.get_piece_size(),
         "extended_vocab_size": extended.get_piece_size(),
@@ -88,6 +117,7 @@ def build_report(
         "languages": {
             lang: language_stats(base, extended, lines).to_dict() for lang, lines in heldout.items()
         },
+        "warnings": report_warnings,
     }
 
 
@@ -128,4 +158,7 @@ def report_table(report: Mapping[str, Any]) -> Table:
 
 
 def print_report(report: Mapping[str, Any], console: Console | None = None) -> None:
-    (console or Console(width=120)).print(report_table(report))
+    console = console or Console(width=120)
+    console.print(report_table(report))
+    for message in report.get("warnings", []):
+        console.print(f"[bold yellow]warning:[/] {message}")
