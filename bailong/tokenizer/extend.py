@@ -1,5 +1,10 @@
 """The extend-tokenizer pipeline: corpus → Chinese BPE model → append-only merge → HF dir → report.
 
+A base given as a ``tokenizer.json`` (or a model directory holding one and no
+``tokenizer.model``: Llama 3, Qwen) takes the byte-level path instead
+(``bailong.tokenizer.byte_level_extend``): the same corpus, held-out split and report, with a
+byte-level BPE of ``spm.vocab_size`` tokens trained and appended.
+
 Output directory layout::
 
     tokenizer.model, tokenizer.json, tokenizer_config.json   # the extended tokenizer
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bailong.config import ExtendTokenizerConfig
+from bailong.tokenizer.byte_level_extend import extend_byte_level
 from bailong.tokenizer.corpus import (
     line_documents,
     sample_lines,
@@ -23,6 +29,7 @@ from bailong.tokenizer.corpus import (
     write_lines,
     zh_tw_documents,
 )
+from bailong.tokenizer.files import is_sentencepiece
 from bailong.tokenizer.hf import save_tokenizer_dir
 from bailong.tokenizer.merge import merge_sentencepiece
 from bailong.tokenizer.report import build_report, write_report
@@ -46,6 +53,22 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     )
     train_file = write_lines(train_docs, out / "corpus" / "train_zh.txt")
     write_lines(heldout_docs, out / "corpus" / "heldout_zh.txt")
+    heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
+    if corpus.en_files and corpus.en_sample_lines:
+        en_paths = [Path(p).expanduser() for p in corpus.en_files]
+        heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
+    if not is_sentencepiece(settings.base_model):
+        report = extend_byte_level(
+            settings.base_model,
+            train_docs,
+            heldout,
+            out,
+            vocab_size=settings.spm.vocab_size,
+            cjk_only=settings.merge.cjk_only,
+            max_added=settings.merge.max_added,
+        )
+        write_report(report, out / "report.json")
+        return report
 
     started = time.perf_counter()
     sp = settings.spm
@@ -75,11 +98,6 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     )
     merge_seconds = time.perf_counter() - started
     save_tokenizer_dir(out / "tokenizer.model", out)
-
-    heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
-    if corpus.en_files and corpus.en_sample_lines:
-        en_paths = [Path(p).expanduser() for p in corpus.en_files]
-        heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
     report = build_report(
         Path(settings.base_model),
         out / "tokenizer.model",
