@@ -10,15 +10,23 @@ the export loaded by stock transformers computes what the trained adapter model 
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from rich.console import Console
 from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bailong.config import ConfigError, EmbeddingInitConfig, EmbeddingMode
+from bailong.config import (
+    ConfigError,
+    EmbeddingInitConfig,
+    EmbeddingMode,
+    validate_extend_tokenizer_config,
+)
+from bailong.data.documents import bundled_file
 from bailong.embeddings import extend_embeddings
 from bailong.embeddings.combine import combine_rows
 from bailong.embeddings.original import new_token_pieces
@@ -27,11 +35,13 @@ from bailong.model.export import export_run
 from bailong.model.load import load_base_model
 from bailong.model.reload import load_trained
 from bailong.tokenizer.byte_level import token_bytes
+from bailong.tokenizer.extend import extend_tokenizer
 from bailong.tokenizer.load import load_tokenizer
+from bailong.tokenizer.report import print_report
 from bailong.training.run import RunContext, build_model, build_tokenizer, cache_dir, train
 from tests.anybase_fixtures import TokenizerPair, byte_level_pair, documents, sentencepiece_pair
 from tests.eval_fixtures import FAST
-from tests.helpers import train_settings
+from tests.helpers import compose_app, train_settings
 
 ENGLISH = "The island grows a few centimeters wider every year as magma wells up."
 CHINESE = "臺灣位於東亞，中央山脈縱貫臺灣南北。"
@@ -84,6 +94,27 @@ def test_byte_level_extension_is_append_only(pairs) -> None:
     for text in (ENGLISH, CHINESE):
         assert extended.decode(extended(text).input_ids) == text
     assert extended(ENGLISH).input_ids == original(ENGLISH).input_ids
+
+
+def test_extend_tokenizer_app_takes_a_byte_level_base(tmp_path: Path, pairs) -> None:
+    """bailong-extend-tokenizer with a tokenizer.json base: same corpus options, same report."""
+    zh = tmp_path / "zh.txt"
+    zh.write_text("\n".join(documents("zh_tw.txt")), "utf-8")
+    overrides = [
+        f"base_model={pairs['byte_level'].original}",
+        f"corpus.files=[{zh}]",
+        f"corpus.en_files=[{bundled_file('en.txt')}]",
+        f"output_dir={tmp_path / 'out'}",
+        "spm.vocab_size=1200",
+        "merge.max_added=150",
+    ]
+    settings = validate_extend_tokenizer_config(compose_app("extend_tokenizer", overrides, "x"))
+    report = extend_tokenizer(settings)
+    assert json.loads((tmp_path / "out" / "report.json").read_text("utf-8")) == report
+    assert report["kind"] == "byte_level_bpe" and 140 <= report["pieces_added"] <= 150
+    assert report["languages"]["en"]["lines_changed"] == 0
+    assert len(load_tokenizer(str(tmp_path / "out"))) == report["extended_vocab_size"]
+    print_report(report, Console(file=io.StringIO()))
 
 
 def test_new_byte_level_tokens_split_into_the_original_pieces_of_their_bytes(pairs) -> None:
