@@ -70,18 +70,22 @@ def is_byte_level(spec: dict[str, Any]) -> bool:
     )
 
 
+def _trainer(vocab_size: int) -> trainers.BpeTrainer:
+    """A BPE trainer over all 256 byte symbols, so every byte is a token of its own."""
+    return trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+
+
 def train_byte_level_bpe(texts: Iterable[str], vocab_size: int) -> Tokenizer:
     """A GPT-2-style byte-level BPE (the kind Llama 3 and Qwen use), with ``<|endoftext|>``
     added after the trained vocabulary as Llama 3/Qwen lay out their special tokens."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
+    tok.train_from_iterator(texts, _trainer(vocab_size))
     tok.add_special_tokens([AddedToken(END_OF_TEXT, special=True, normalized=False)])
     return tok
 
@@ -90,12 +94,7 @@ def train_addition(base: Tokenizer, texts: Iterable[str], vocab_size: int) -> li
     """Merges of a BPE trained on ``texts`` with ``base``'s normalizer and pre-tokenizer."""
     tok = Tokenizer.from_str(base.to_str())
     tok.model = models.BPE()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
+    tok.train_from_iterator(texts, _trainer(vocab_size))
     return _pairs(json.loads(tok.to_str())["model"]["merges"])
 
 
