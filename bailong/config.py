@@ -621,6 +621,8 @@ def check_model_type(model: ModelConfig) -> None:
             return
         key = f"{config_file}: model_type"
         model_type = json.loads(config_file.read_text("utf-8")).get("model_type")
+        if model_type is None:
+            return  # not a transformers config.json; from_pretrained names what it lacks
     if model_type not in causal_lm_types():
         _fail(
             key,

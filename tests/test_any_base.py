@@ -227,9 +227,15 @@ def test_whole_path(tmp_path: Path, pairs, family: str, embeddings: str) -> None
     cfg = train_settings(run, overrides)
     train(cfg, RunContext(output_dir=run))
     lm = load_trained(run)
-    assert lm.is_adapter and len(lm.tokenizer) > len(load_tokenizer(str(pair.original)))
+    num_old = len(load_tokenizer(str(pair.original)))
+    assert lm.is_adapter and len(lm.tokenizer) > num_old
+    trained_base = load_base_model(cfg.model, cfg.quantization, num_old, cache_dir(cfg))
+    reloaded = dict(lm.model.get_base_model().named_parameters())
+    for name, param in trained_base.named_parameters():  # the base it was trained on, reloaded
+        if param.dtype == torch.uint8:
+            assert torch.equal(reloaded[name.replace(".weight", ".base_layer.weight")], param)
     ids = lm.tokenizer(CHINESE).input_ids
-    assert sum(i >= len(load_tokenizer(str(pair.original))) for i in ids) >= 5, "new tokens used"
+    assert sum(i >= num_old for i in ids) >= 5, "new tokens used"
     out = export_run(run, tmp_path / "merged")
     model = AutoModelForCausalLM.from_pretrained(str(out))
     tokenizer = AutoTokenizer.from_pretrained(str(out))

@@ -131,7 +131,8 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
         model.save_pretrained(str(adapter_dir), save_embedding_layers=embeddings)
         tokenizer.save_pretrained(str(adapter_dir))
         # what bailong-eval/-chat/-export need to rebuild the same base (bailong.model.reload)
-        write_run_record(adapter_dir, cfg, base_vocab_size=len(tokenizer))
+        # the size the base was built/loaded with: the ORIGINAL vocabulary when extended
+        write_run_record(adapter_dir, cfg, base_vocab_size(cfg.embedding_init, tokenizer))
     return metrics_as_floats(trainer.callback_metrics)
 
 
