@@ -181,6 +181,24 @@ def test_extension_keeps_old_rows_ties_and_english_logits(tmp_path: Path, pairs,
     torch.testing.assert_close(after[..., : before.shape[-1]], before, rtol=0, atol=1e-6)
 
 
+def test_rows_a_base_has_past_its_tokenizer_are_taken_first(tmp_path: Path, pairs) -> None:
+    """Qwen2.5 has 151,936 rows for 151,665 tokens: new tokens use the spare rows first."""
+    pair = pairs["byte_level"]
+    cfg = train_settings(tmp_path, family_overrides("qwen2", pair))
+    tokenizer = AutoTokenizer.from_pretrained(str(pair.original))
+    num_old = len(tokenizer)
+    tokenizer.add_tokens(["珍珠奶茶", "阿里山"])
+    base = load_base_model(cfg.model, cfg.quantization, num_old + 6, cache_dir(cfg))
+    old = base.get_input_embeddings().weight.detach().clone()
+    extend_embeddings(base, tokenizer, cfg.embedding_init)
+    rows = base.get_input_embeddings().weight.detach()
+    assert rows.shape[0] == num_old + 6, "no growth: the spare rows suffice"
+    assert torch.equal(rows[:num_old], old[:num_old])
+    pieces = new_token_pieces(tokenizer, pair.original, num_old + 6)
+    assert torch.equal(rows[num_old:], combine_rows(old[:num_old], pieces, "uniform"))
+    assert torch.allclose(rows[-1], old[:num_old].mean(0), atol=1e-6), "spare rows: the mean"
+
+
 def test_tied_base_rejects_different_input_and_output_weights(tmp_path: Path, pairs) -> None:
     pair = pairs["byte_level"]
     cfg = train_settings(tmp_path, family_overrides("qwen2", pair))
