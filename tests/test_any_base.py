@@ -35,11 +35,19 @@ from bailong.model.export import export_run
 from bailong.model.load import load_base_model
 from bailong.model.reload import load_trained
 from bailong.tokenizer.byte_level import token_bytes
+from bailong.tokenizer.byte_level_extend import extend_byte_level
 from bailong.tokenizer.extend import extend_tokenizer
 from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.report import print_report
 from bailong.training.run import RunContext, build_model, build_tokenizer, cache_dir, train
-from tests.anybase_fixtures import TokenizerPair, byte_level_pair, documents, sentencepiece_pair
+from tests.anybase_fixtures import (
+    QWEN2_SPECIALS,
+    TokenizerPair,
+    byte_level_pair,
+    documents,
+    qwen2_like_base,
+    sentencepiece_pair,
+)
 from tests.eval_fixtures import FAST
 from tests.helpers import compose_app, train_settings
 
@@ -94,6 +102,29 @@ def test_byte_level_extension_is_append_only(pairs) -> None:
     for text in (ENGLISH, CHINESE):
         assert extended.decode(extended(text).input_ids) == text
     assert extended(ENGLISH).input_ids == original(ENGLISH).input_ids
+
+
+def test_a_qwen2_layout_extends_append_only(tmp_path: Path) -> None:
+    """NFC + regex split + ignore_merges + specials after the vocabulary, class Qwen2Tokenizer."""
+    base = qwen2_like_base(tmp_path)
+    zh = documents("zh_tw.txt")
+    heldout = {"zh_tw": zh[-4:], "en": documents("en.txt")}
+    report = extend_byte_level(base, zh[:-4], heldout, tmp_path / "ext", vocab_size=1500)
+    assert report["languages"]["en"]["lines_changed"] == 0 and report["pieces_added"] > 500
+    spec = json.loads((tmp_path / "ext" / "tokenizer.json").read_text("utf-8"))
+    assert spec["model"]["ignore_merges"] and spec["normalizer"]["type"] == "NFC"
+    original, extended = AutoTokenizer.from_pretrained(str(base)), load_tokenizer(
+        str(tmp_path / "ext")
+    )
+    assert type(extended).__name__ == "Qwen2Tokenizer"
+    assert len(extended) == len(original) + report["pieces_added"]
+    for special in QWEN2_SPECIALS:  # the special tokens keep their ids, after the vocabulary
+        assert extended.convert_tokens_to_ids(special) == original.convert_tokens_to_ids(special)
+    chat = "<|im_start|>user\n" + CHINESE + "<|im_end|>"
+    assert extended.decode(extended(chat).input_ids) == chat
+    assert len(extended(chat).input_ids) < len(original(chat).input_ids)
+    pieces = new_token_pieces(extended, base, len(extended))
+    assert all(ids and max(ids) < len(original) for ids in pieces)
 
 
 def test_extend_tokenizer_app_takes_a_byte_level_base(tmp_path: Path, pairs) -> None:

@@ -70,7 +70,7 @@ def is_byte_level(spec: dict[str, Any]) -> bool:
     )
 
 
-def _trainer(vocab_size: int) -> trainers.BpeTrainer:
+def byte_level_trainer(vocab_size: int) -> trainers.BpeTrainer:
     """A BPE trainer over all 256 byte symbols, so every byte is a token of its own."""
     return trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -85,7 +85,7 @@ def train_byte_level_bpe(texts: Iterable[str], vocab_size: int) -> Tokenizer:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, _trainer(vocab_size))
+    tok.train_from_iterator(texts, byte_level_trainer(vocab_size))
     tok.add_special_tokens([AddedToken(END_OF_TEXT, special=True, normalized=False)])
     return tok
 
@@ -94,7 +94,7 @@ def train_addition(base: Tokenizer, texts: Iterable[str], vocab_size: int) -> li
     """Merges of a BPE trained on ``texts`` with ``base``'s normalizer and pre-tokenizer."""
     tok = Tokenizer.from_str(base.to_str())
     tok.model = models.BPE()
-    tok.train_from_iterator(texts, _trainer(vocab_size))
+    tok.train_from_iterator(texts, byte_level_trainer(vocab_size))
     return _pairs(json.loads(tok.to_str())["model"]["merges"])
 
 
