@@ -21,7 +21,7 @@ from tokenizers import Tokenizer
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from bailong.tokenizer.byte_level import append_merges, read_tokenizer_json, train_addition
-from bailong.tokenizer.files import tokenizer_json
+from bailong.tokenizer.files import is_sentencepiece, tokenizer_json
 from bailong.tokenizer.report import LanguageStats
 
 SIDE_FILES = (
@@ -30,6 +30,11 @@ SIDE_FILES = (
     "chat_template.jinja",
     "chat_template.json",
 )
+
+
+def takes_byte_level_path(base: str | Path) -> bool:
+    """A base given as a tokenizer.json (no SentencePiece model beside it) is extended here."""
+    return not is_sentencepiece(base)
 
 
 def partial_tokens(tok: Tokenizer, ids: Sequence[int]) -> int:

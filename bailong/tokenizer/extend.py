@@ -1,16 +1,14 @@
 """The extend-tokenizer pipeline: corpus → Chinese BPE model → append-only merge → HF dir → report.
 
-A base given as a ``tokenizer.json`` (or a model directory holding one and no
-``tokenizer.model``: Llama 3, Qwen) takes the byte-level path instead
-(``bailong.tokenizer.byte_level_extend``): the same corpus, held-out split and report, with a
-byte-level BPE of ``spm.vocab_size`` tokens trained and appended.
-
 Output directory layout::
 
     tokenizer.model, tokenizer.json, tokenizer_config.json   # the extended tokenizer
     addition.model, addition.vocab                            # the Chinese model it appended
     corpus/train_zh.txt, corpus/heldout_zh.txt                # what it trained / measured on
     report.json                                               # the report (also printed)
+
+A base given as a ``tokenizer.json`` (or a model directory holding one and no
+``tokenizer.model``: Llama 3, Qwen) takes the byte-level path (``extend_byte_level_base``).
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bailong.config import ExtendTokenizerConfig
-from bailong.tokenizer.byte_level_extend import extend_byte_level
+from bailong.tokenizer.byte_level_extend import extend_byte_level, takes_byte_level_path
 from bailong.tokenizer.corpus import (
     line_documents,
     sample_lines,
@@ -29,7 +27,6 @@ from bailong.tokenizer.corpus import (
     write_lines,
     zh_tw_documents,
 )
-from bailong.tokenizer.files import is_sentencepiece
 from bailong.tokenizer.hf import save_tokenizer_dir
 from bailong.tokenizer.merge import merge_sentencepiece
 from bailong.tokenizer.report import build_report, write_report
@@ -44,8 +41,38 @@ def chinese_documents(settings: ExtendTokenizerConfig) -> list[str]:
     return to_traditional(docs, corpus.opencc) if corpus.opencc else docs
 
 
+def extend_byte_level_base(settings: ExtendTokenizerConfig) -> dict[str, Any]:
+    """The byte-level path: the same corpus, held-out split and report, with a byte-level BPE
+    of ``spm.vocab_size`` tokens trained and appended (``merge.cjk_only``/``max_added`` apply)."""
+    out = Path(settings.output_dir).expanduser()
+    corpus = settings.corpus
+    train_docs, heldout_docs = split_heldout(
+        chinese_documents(settings), corpus.heldout_fraction, corpus.seed
+    )
+    write_lines(train_docs, out / "corpus" / "train_zh.txt")
+    write_lines(heldout_docs, out / "corpus" / "heldout_zh.txt")
+    heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
+    if corpus.en_files and corpus.en_sample_lines:
+        en_paths = [Path(p).expanduser() for p in corpus.en_files]
+        heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
+    m = settings.merge
+    report = extend_byte_level(
+        settings.base_model,
+        train_docs,
+        heldout,
+        out,
+        vocab_size=settings.spm.vocab_size,
+        cjk_only=m.cjk_only,
+        max_added=m.max_added,
+    )
+    write_report(report, out / "report.json")
+    return report
+
+
 def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     """Run the pipeline into ``settings.output_dir``; return the report (also written as JSON)."""
+    if takes_byte_level_path(settings.base_model):
+        return extend_byte_level_base(settings)
     out = Path(settings.output_dir).expanduser()
     corpus = settings.corpus
     train_docs, heldout_docs = split_heldout(
@@ -53,22 +80,6 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     )
     train_file = write_lines(train_docs, out / "corpus" / "train_zh.txt")
     write_lines(heldout_docs, out / "corpus" / "heldout_zh.txt")
-    heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
-    if corpus.en_files and corpus.en_sample_lines:
-        en_paths = [Path(p).expanduser() for p in corpus.en_files]
-        heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
-    if not is_sentencepiece(settings.base_model):
-        report = extend_byte_level(
-            settings.base_model,
-            train_docs,
-            heldout,
-            out,
-            vocab_size=settings.spm.vocab_size,
-            cjk_only=settings.merge.cjk_only,
-            max_added=settings.merge.max_added,
-        )
-        write_report(report, out / "report.json")
-        return report
 
     started = time.perf_counter()
     sp = settings.spm
@@ -98,6 +109,11 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     )
     merge_seconds = time.perf_counter() - started
     save_tokenizer_dir(out / "tokenizer.model", out)
+
+    heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
+    if corpus.en_files and corpus.en_sample_lines:
+        en_paths = [Path(p).expanduser() for p in corpus.en_files]
+        heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
     report = build_report(
         Path(settings.base_model),
         out / "tokenizer.model",
