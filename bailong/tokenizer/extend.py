@@ -6,9 +6,6 @@ Output directory layout::
     addition.model, addition.vocab                            # the Chinese model it appended
     corpus/train_zh.txt, corpus/heldout_zh.txt                # what it trained / measured on
     report.json                                               # the report (also printed)
-
-A base given as a ``tokenizer.json`` (or a model directory holding one and no
-``tokenizer.model``: Llama 3, Qwen) takes the byte-level path (``extend_byte_level_base``).
 """
 
 from __future__ import annotations
@@ -42,8 +39,10 @@ def chinese_documents(settings: ExtendTokenizerConfig) -> list[str]:
 
 
 def extend_byte_level_base(settings: ExtendTokenizerConfig) -> dict[str, Any]:
-    """The byte-level path: the same corpus, held-out split and report, with a byte-level BPE
-    of ``spm.vocab_size`` tokens trained and appended (``merge.cjk_only``/``max_added`` apply)."""
+    """The path of a base given as a ``tokenizer.json`` (or a model directory holding one and no
+    ``tokenizer.model``: Llama 3, Qwen): the same corpus, held-out split and report, with a
+    byte-level BPE of ``spm.vocab_size`` tokens trained and appended (``merge.cjk_only`` and
+    ``merge.max_added`` apply; see ``bailong.tokenizer.byte_level``)."""
     out = Path(settings.output_dir).expanduser()
     corpus = settings.corpus
     train_docs, heldout_docs = split_heldout(
