@@ -127,6 +127,16 @@ def test_a_qwen2_layout_extends_append_only(tmp_path: Path) -> None:
     assert all(ids and max(ids) < len(original) for ids in pieces)
 
 
+def test_the_report_warns_when_english_is_not_checked(tmp_path: Path, pairs) -> None:
+    zh = documents("zh_tw.txt")
+    with pytest.warns(UserWarning, match="English segmentation not checked"):
+        report = extend_byte_level(
+            pairs["byte_level"].original, zh, {}, tmp_path / "ext", vocab_size=800
+        )
+    assert report["warnings"] == ["English segmentation not checked: no English lines given"]
+    assert pairs["byte_level"].report["warnings"] == []
+
+
 def test_extend_tokenizer_app_takes_a_byte_level_base(tmp_path: Path, pairs) -> None:
     """bailong-extend-tokenizer with a tokenizer.json base: same corpus options, same report."""
     zh = tmp_path / "zh.txt"

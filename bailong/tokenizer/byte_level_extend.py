@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,10 @@ def extend_byte_level(
             f"{out}: the saved tokenizer has {loaded} tokens, expected "
             f"{appended.base_size} + {appended.added}"
         )
+    languages = {lang: language_stats(base, extended, lines) for lang, lines in heldout.items()}
+    report_warnings = english_warnings(languages)
+    for message in report_warnings:
+        warnings.warn(message, stacklevel=2)
     return {
         "kind": "byte_level_bpe",
         "base_vocab_size": appended.base_size,
@@ -105,8 +110,19 @@ def extend_byte_level(
             "ranked after every base merge"
         ),
         "addition_merges": len(addition),
-        "languages": {
-            lang: language_stats(base, extended, lines).to_dict()
-            for lang, lines in heldout.items()
-        },
+        "languages": {lang: stats.to_dict() for lang, stats in languages.items()},
+        "warnings": report_warnings,
     }
+
+
+def english_warnings(languages: Mapping[str, LanguageStats]) -> list[str]:
+    """What the report warns about: English not checked, or English segmented differently."""
+    english = languages.get("en")
+    if english is None:
+        return ["English segmentation not checked: no English lines given"]
+    if english.lines_changed:
+        return [
+            f"English segmentation changed on {english.lines_changed} of {english.lines} lines: "
+            "an appended merge joins symbols that occur in English text"
+        ]
+    return []
