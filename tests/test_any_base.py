@@ -261,6 +261,13 @@ def test_tied_base_refuses_lora_on_embeddings(tmp_path: Path, pairs) -> None:
 def test_unknown_model_type_and_missing_original_tokenizer_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"model\.config\.model_type='not_a_model'"):
         train_settings(tmp_path, ["model=tiny_qwen2", "model.config.model_type=not_a_model"])
+    local = tmp_path / "remote-code-model"
+    local.mkdir()
+    (local / "config.json").write_text(json.dumps({"model_type": "my_own_lm", "hidden_size": 64}))
+    with pytest.raises(ConfigError, match=r"config\.json: model_type='my_own_lm' is invalid"):
+        train_settings(tmp_path, [f"model.name_or_path={local}"])
+    allowed = [f"model.name_or_path={local}", "model.trust_remote_code=true"]
+    assert train_settings(tmp_path, allowed).model.trust_remote_code
     with pytest.raises(ConfigError, match=r"embedding_init\.original_tokenizer=.*tokenizer\.json"):
         train_settings(
             tmp_path, ["embedding_init=zip_tie", f"embedding_init.original_tokenizer={tmp_path}"]
