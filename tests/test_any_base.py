@@ -34,7 +34,7 @@ from bailong.model.architecture import describe
 from bailong.model.export import export_run
 from bailong.model.load import load_base_model
 from bailong.model.reload import load_trained
-from bailong.tokenizer.byte_level import token_bytes
+from bailong.tokenizer.byte_level import append_merges, token_bytes
 from bailong.tokenizer.byte_level_extend import extend_byte_level
 from bailong.tokenizer.extend import extend_tokenizer
 from bailong.tokenizer.load import load_tokenizer
@@ -175,6 +175,26 @@ def test_new_byte_level_tokens_split_into_the_original_pieces_of_their_bytes(pai
             assert ids == original.encode(text, add_special_tokens=False).ids
             whole += 1
     assert whole > 100
+
+
+def test_a_sentencepiece_style_tokenizer_json_gives_the_sentencepiece_pieces(
+    tmp_path: Path, pairs
+) -> None:
+    """Mistral/Gemma also ship tokenizer.json (BPE with byte fallback, no byte-level alphabet):
+    read through it, a new token's pieces are those SentencePiece itself gives."""
+    pair = pairs["sentencepiece"]
+    load_tokenizer(str(pair.original)).save_pretrained(tmp_path / "json-only")
+    assert not (tmp_path / "json-only" / "tokenizer.model").exists()
+    extended = load_tokenizer(str(pair.extended))
+    for space_piece in ("keep", "drop"):
+        via_json = new_token_pieces(
+            extended, tmp_path / "json-only", len(extended), space_piece=space_piece
+        )
+        via_sp = new_token_pieces(extended, pair.original, len(extended), space_piece=space_piece)
+        assert via_json == via_sp and len(via_sp) == 200
+    spec = json.loads((tmp_path / "json-only" / "tokenizer.json").read_text("utf-8"))
+    with pytest.raises(ValueError, match="without a ByteLevel pre-tokenizer"):
+        append_merges(spec, [["a", "b"]])
 
 
 def test_pieces_of_text_added_tokens_come_from_the_whole_original_pipeline(pairs) -> None:
