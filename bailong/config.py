@@ -67,10 +67,11 @@ DTYPES = ("float32", "bfloat16", "float16")
 
 @dataclass
 class ModelConfig:
-    # Hugging Face hub name or local directory; None builds a random Llama from `config`.
+    # Hugging Face hub name or local directory; None builds a random model from `config`.
     name_or_path: str | None = None
-    # LlamaConfig keyword arguments for a model built on the fly (vocab_size comes from the
-    # tokenizer). Ignored when name_or_path is set.
+    # Config keyword arguments for a model built on the fly (vocab_size comes from the
+    # tokenizer); `model_type` picks the family (default llama: LlamaConfig). Ignored when
+    # name_or_path is set.
     config: dict[str, Any] = field(default_factory=dict)
     dtype: str = "float32"
     gradient_checkpointing: bool = False
@@ -113,6 +114,12 @@ class TokenizerConfig:
     # needs nothing downloaded.
     name_or_path: str | None = None
     sample_vocab_size: int = 2000
+    # Kind of the sample tokenizer trained when name_or_path is None: sentencepiece (Llama 2's
+    # kind, byte fallback) or byte_level (byte-level BPE, the kind of Llama 3 and Qwen).
+    sample_kind: str = "sentencepiece"
+
+
+SAMPLE_TOKENIZER_KINDS = ("sentencepiece", "byte_level")
 
 
 class BadRecordPolicy(str, Enum):
@@ -184,6 +191,8 @@ class ChatConfig:
     pack: bool = False
 
 
+# What an original tokenizer directory may hold (bailong/embeddings/original.py reads either).
+ORIGINAL_TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json")
 # Weightings of a new token's original pieces (zip_tie): see bailong/embeddings/combine.py.
 PIECE_WEIGHTS = ("uniform", "first", "last")
 SPACE_PIECE = ("keep", "drop")
@@ -197,8 +206,8 @@ class EmbeddingInitConfig:
     """
 
     method: str = "none"
-    # The SentencePiece model the base was trained with (a .model file, or a directory holding
-    # tokenizer.model): it splits each new token's text into the pieces its rows come from.
+    # The tokenizer the base was trained with (a SentencePiece .model, a tokenizer.json, or a
+    # directory holding either): it splits each new token into the pieces its rows come from.
     original_tokenizer: str | None = None
     # Round the new vocabulary size up to a multiple of this (rows past the tokenizer are
     # initialized too); None = exactly the tokenizer's size.
@@ -420,15 +429,16 @@ def check_embedding_init(cfg: EmbeddingInitConfig, key: str = "embedding_init") 
         _fail(
             f"{key}.original_tokenizer",
             None,
-            f"{key}.method={cfg.method!r} needs the SentencePiece model the base was trained with "
-            "(e.g. shared/data/tokenizers/llama2/tokenizer.model)",
+            f"{key}.method={cfg.method!r} needs the tokenizer the base was trained with "
+            "(e.g. shared/data/tokenizers/llama2/tokenizer.model, or the base model's directory)",
         )
     path = Path(cfg.original_tokenizer).expanduser()
-    if not (path.is_file() or (path / "tokenizer.model").is_file()):
+    if not (path.is_file() or any((path / f).is_file() for f in ORIGINAL_TOKENIZER_FILES)):
         _fail(
             f"{key}.original_tokenizer",
             cfg.original_tokenizer,
-            "no SentencePiece .model file there (nor a directory holding tokenizer.model)",
+            "no tokenizer file there (a SentencePiece .model, a tokenizer.json, or a directory "
+            "holding tokenizer.model or tokenizer.json)",
         )
 
 
@@ -462,7 +472,8 @@ def _check_values(cfg: TrainConfig) -> None:
             "(the compute dtype)",
         )
     if cfg.model.name_or_path is None and not cfg.model.config:
-        _fail("model.config", {}, "give model.name_or_path or a LlamaConfig under model.config")
+        _fail("model.config", {}, "give model.name_or_path or a model config under model.config")
+    check_model_type(cfg.model)
     max_pos = cfg.model.config.get("max_position_embeddings")
     if cfg.data.block_size <= 1:
         _fail("data.block_size", cfg.data.block_size, "must be at least 2 tokens")
@@ -483,6 +494,7 @@ def _check_values(cfg: TrainConfig) -> None:
             cfg.tokenizer.sample_vocab_size,
             "a byte-fallback tokenizer needs at least 300 pieces (259 are bytes and specials)",
         )
+    _check_choice("tokenizer.sample_kind", cfg.tokenizer.sample_kind, SAMPLE_TOKENIZER_KINDS)
     check_embedding_init(cfg.embedding_init)
     _check_choice("optim.name", cfg.optim.name, ("adamw", "paged_adamw", "paged_adamw_8bit"))
     if cfg.optim.lr <= 0:
@@ -601,6 +613,32 @@ def _check_device(cfg: TrainConfig) -> None:
             "quantization.compute_dtype",
             "float16",
             "4-bit float16 compute is unsupported on CPU; use bfloat16 or float32",
+        )
+
+
+def check_model_type(model: ModelConfig) -> None:
+    """The model's family (``model.config.model_type``, or ``model_type`` in a local model
+    directory's config.json) must be a causal LM transformers knows, unless the user allows the
+    checkpoint's own code (``model.trust_remote_code``). Hub names are checked when they load."""
+    from bailong.model.architecture import DEFAULT_MODEL_TYPE, causal_lm_types
+
+    if model.name_or_path is None:
+        key, model_type = "model.config.model_type", model.config.get("model_type")
+        model_type = model_type or DEFAULT_MODEL_TYPE
+    else:
+        config_file = Path(model.name_or_path).expanduser() / "config.json"
+        if not config_file.is_file() or model.trust_remote_code:
+            return
+        key = f"{config_file}: model_type"
+        model_type = json.loads(config_file.read_text("utf-8")).get("model_type")
+        if model_type is None:
+            return  # not a transformers config.json; from_pretrained names what it lacks
+    if model_type not in causal_lm_types():
+        _fail(
+            key,
+            model_type,
+            "not a causal LM family this transformers version knows; upgrade transformers, or "
+            "set model.trust_remote_code=true to run the checkpoint's own code",
         )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bailong.config import ConfigError, EmbeddingMode
+from bailong.model.architecture import Architecture
 from bailong.model.load import bnb_config
 from bailong.model.lora import peft_config
 from bailong.shared_data import ENV_VAR, shared_data_dir
@@ -17,6 +18,7 @@ from tests.helpers import CONF, group_options, train_settings
 CPU_GROUPS = ["model", "tokenizer", "quantization", "lora", "data", "logger", "callbacks", "debug"]
 # Options that only validate together with another group's option.
 COMPANIONS = {("lora", "none"): ["quantization=none"]}
+LLAMA_SHAPED = Architecture("llama", "embed_tokens", "lm_head", False, ("q_proj", "v_proj"))
 
 
 def test_train_default_composes(tmp_path: Path) -> None:
@@ -34,7 +36,7 @@ def test_every_group_option_validates(tmp_path: Path, group: str, option: str) -
     if "BAILONG_SHARED_DATA" in text and shared_data_dir() is None:
         pytest.skip(f"{group}={option} reads ../shared/data, which is absent here")
     cfg = train_settings(tmp_path, [f"{group}={option}", *COMPANIONS.get((group, option), [])])
-    peft_config(cfg.lora)
+    peft_config(cfg.lora, LLAMA_SHAPED)
     bnb_config(cfg.quantization)
 
 

@@ -11,6 +11,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from bailong.analysis.memory_plan import LLAMA2_7B, LlamaShape, QLoraPlan
 from bailong.config import EmbeddingMode, LoraConfig
+from bailong.model.architecture import describe
 from bailong.model.lora import peft_config
 
 SHAPE = LlamaShape(
@@ -31,7 +32,7 @@ def test_counts_match_a_real_peft_model(embeddings: EmbeddingMode) -> None:
     plan = QLoraPlan(SHAPE, lora_rank=4, lora_on_embeddings=embeddings is EmbeddingMode.lora)
     assert plan.base_params() == sum(p.numel() for p in base.parameters())
     cfg = LoraConfig(r=4, alpha=8, dropout=0.0, embeddings=embeddings)
-    model = get_peft_model(base, peft_config(cfg))
+    model = get_peft_model(base, peft_config(cfg, describe(base)))
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert plan.lora_params() == trainable
 

@@ -18,7 +18,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 import bailong
 from bailong.cli.train import main as train_main
 from bailong.config import ConfigError
-from bailong.model.load import load_base_model, materialize_random_llama
+from bailong.model.load import load_base_model, materialize_random_model
 from bailong.training.checkpoint_io import AtomicCheckpointIO
 from bailong.training.redact import REDACTED, redact
 from bailong.training.run import RunContext, build_tokenizer, cache_dir, train
@@ -51,7 +51,7 @@ def test_trust_remote_code_is_what_the_config_says(
     base = train_settings(tmp_path)
     tokenizer_dir = tmp_path / "tokenizer"
     build_tokenizer(base).save_pretrained(str(tokenizer_dir))
-    model_dir = materialize_random_llama(base.model.config, 2000, 0, cache_root(tmp_path))
+    model_dir = materialize_random_model(base.model.config, 2000, 0, cache_root(tmp_path))
     overrides = [f"model.name_or_path={model_dir}", f"tokenizer.name_or_path={tokenizer_dir}"]
     if trusted:
         overrides.append("model.trust_remote_code=true")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bailong.config import ConfigError
-from bailong.model.load import materialize_random_llama
+from bailong.model.load import materialize_random_model
 from bailong.training.run import build_model, build_tokenizer
 from tests.helpers import cache_root, train_settings
 
@@ -58,7 +58,7 @@ def test_bad_value_is_rejected_with_its_name(tmp_path: Path, override: str, expe
 
 def test_tokenizer_larger_than_model_vocab_without_extension(tmp_path: Path) -> None:
     cfg = train_settings(tmp_path)
-    small = materialize_random_llama(cfg.model.config, 320, 0, cache_root(tmp_path))
+    small = materialize_random_model(cfg.model.config, 320, 0, cache_root(tmp_path))
     cfg = train_settings(tmp_path, [f"model.name_or_path={small}"])
     tokenizer = build_tokenizer(cfg)
     with pytest.raises(ConfigError, match=f"tokenizer has {len(tokenizer)} tokens .* 320 rows"):

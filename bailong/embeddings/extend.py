@@ -15,7 +15,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config import EmbeddingInitConfig
 from bailong.embeddings.context import InitContext
-from bailong.embeddings.pieces import check_append_only, load_model_proto, new_token_pieces
+from bailong.embeddings.original import new_token_pieces, original_tokens
+from bailong.embeddings.pieces import check_append_only
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.embeddings.resize import resize_to, untied
 
@@ -40,28 +41,41 @@ def base_vocab_size(cfg: EmbeddingInitConfig, tokenizer: PreTrainedTokenizerBase
     if cfg.method == "none":
         return len(tokenizer)
     assert cfg.original_tokenizer is not None, "validated by check_embedding_init"
-    return len(load_model_proto(cfg.original_tokenizer).pieces)
+    return len(original_tokens(cfg.original_tokenizer))
 
 
 def extend_embeddings(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: EmbeddingInitConfig
 ) -> ExtensionReport:
-    """Resize ``model`` to ``tokenizer`` and initialize the new rows with ``cfg.method``."""
+    """Resize ``model`` to ``tokenizer`` and initialize the new rows with ``cfg.method``.
+
+    Every row from the original tokenizer's size on is written, including rows a base already
+    had past its tokenizer (Qwen2's 151,936 rows for 151,665 tokens): no token ever used them.
+    A tied model (one matrix for embedding and head) gets one row per new token, the input
+    combination; its ``input_weights`` and ``output_weights`` must then agree.
+    """
     if cfg.method not in INIT_METHODS:
         raise ValueError(f"embedding_init.method={cfg.method!r}: allowed {sorted(INIT_METHODS)}")
     assert cfg.original_tokenizer is not None, "validated by check_embedding_init"
     method = INIT_METHODS[cfg.method]
     start = time.perf_counter()
-    proto = load_model_proto(cfg.original_tokenizer)
-    check_append_only(tokenizer, proto)
+    original = original_tokens(cfg.original_tokenizer)
+    check_append_only(tokenizer, original)
     num_model = model.get_input_embeddings().num_embeddings
-    if num_model != len(proto.pieces):
+    if num_model < len(original):
         raise ValueError(
             f"the model has {num_model} embedding rows but the original tokenizer "
-            f"{cfg.original_tokenizer!r} has {len(proto.pieces)} pieces; extend the model the "
+            f"{cfg.original_tokenizer!r} has {len(original)} pieces; extend the model the "
             "original tokenizer belongs to"
         )
-    num_old = resize_to(model, len(tokenizer), cfg.pad_to_multiple_of)
+    if not untied(model) and cfg.method == "zip_tie" and cfg.input_weights != cfg.output_weights:
+        raise ValueError(
+            f"embedding_init.output_weights={cfg.output_weights!r} differs from input_weights="
+            f"{cfg.input_weights!r}, but this model ties its head to its embedding (one row per "
+            "token); set both to the same weighting"
+        )
+    resize_to(model, max(len(tokenizer), num_model), cfg.pad_to_multiple_of)
+    num_old = len(original)
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
     num_rows = inp.num_embeddings
     # Views of the old rows (the resize copied them unchanged); only rows >= num_old are written.

@@ -50,9 +50,9 @@ def _processor_without_dummy_prefix(proto: sp_pb2.ModelProto) -> spm.SentencePie
     return spm.SentencePieceProcessor(model_proto=proto.SerializeToString())
 
 
-def check_append_only(tokenizer: PreTrainedTokenizerBase, proto: sp_pb2.ModelProto) -> None:
-    """The extended tokenizer must keep every original piece at its id, or old rows mislabel."""
-    original = [p.piece for p in proto.pieces]
+def check_append_only(tokenizer: PreTrainedTokenizerBase, original: list[str]) -> None:
+    """The extended tokenizer must keep every original token (``original``, in id order) at its
+    id, or old rows mislabel."""
     if len(tokenizer) < len(original):
         raise ValueError(
             f"the tokenizer has {len(tokenizer)} tokens, fewer than the original's {len(original)}"
@@ -87,7 +87,7 @@ def new_token_pieces(
     Rows past ``len(tokenizer)`` (padding from ``pad_to_multiple_of``) have no text: ``[]``.
     """
     proto = load_model_proto(original)
-    check_append_only(tokenizer, proto)
+    check_append_only(tokenizer, [p.piece for p in proto.pieces])
     processor = _processor_without_dummy_prefix(proto)
     num_old = len(proto.pieces)
     texts = [

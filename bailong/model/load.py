@@ -1,9 +1,10 @@
 """Load the base causal LM, optionally quantized to 4-bit NF4 with bitsandbytes.
 
 There is one loading path: a hub name or local directory goes to ``from_pretrained`` with a
-``BitsAndBytesConfig``. A model described only by a ``LlamaConfig`` (tests, CPU smoke runs)
+``BitsAndBytesConfig``. A model described only by a config (tests, CPU smoke runs)
 is first built with seeded random weights and saved to a cache directory, then loaded through
-that same path, so tiny runs exercise exactly the code a 7B run uses.
+that same path, so tiny runs exercise exactly the code a 7B run uses. ``model.config.model_type``
+picks the family of such a model (default ``llama``; ``qwen2``, ``mistral``, ``gemma``, ...).
 """
 
 from __future__ import annotations
@@ -15,15 +16,10 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import (
-    AutoModelForCausalLM,
-    BitsAndBytesConfig,
-    LlamaConfig,
-    LlamaForCausalLM,
-    PreTrainedModel,
-)
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig, PreTrainedModel
 
 from bailong.config import ModelConfig, QuantizationConfig
+from bailong.model.architecture import DEFAULT_MODEL_TYPE, random_model
 from bailong.model.cpu_4bit import use_portable_4bit_kernel
 
 
@@ -45,21 +41,22 @@ def bnb_config(q: QuantizationConfig) -> BitsAndBytesConfig | None:
     )
 
 
-def materialize_random_llama(config: dict, vocab_size: int, seed: int, cache_dir: Path) -> Path:
-    """Save a seeded random Llama for ``config`` once (cached by content); return its dir.
+def materialize_random_model(config: dict, vocab_size: int, seed: int, cache_dir: Path) -> Path:
+    """Save a seeded random model for ``config`` once (cached by content); return its dir.
 
     The seeding happens on a forked RNG: a job that happens to build the cache must draw the
     same LoRA init and dropout masks afterwards as a job that finds it already built.
     """
     spec = {**config, "vocab_size": vocab_size, "seed": seed}
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-    target = cache_dir / "models" / f"llama-random-{key}"
+    family = config.get("model_type", DEFAULT_MODEL_TYPE)
+    target = cache_dir / "models" / f"{family}-random-{key}"
     if (target / "config.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = LlamaForCausalLM(LlamaConfig(**config, vocab_size=vocab_size))
+        model = random_model(config, vocab_size)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     try:
         model.save_pretrained(tmp)
@@ -76,7 +73,7 @@ def load_base_model(
 ) -> PreTrainedModel:
     """The base model on CPU (4-bit when quantization is enabled), ready for resizing/LoRA."""
     source = model_cfg.name_or_path or str(
-        materialize_random_llama(model_cfg.config, vocab_size, model_cfg.seed, cache_dir)
+        materialize_random_model(model_cfg.config, vocab_size, model_cfg.seed, cache_dir)
     )
     quantization = bnb_config(quant_cfg)
     model = AutoModelForCausalLM.from_pretrained(

@@ -6,32 +6,38 @@ scratch uses the same run, data and logging as continued pretraining.
 ``embeddings`` decides ``embed_tokens``/``lm_head``: ``frozen``; ``full`` (peft
 ``modules_to_save``: trainable full-precision copies, saved with the adapter, as
 Chinese-LLaMA-Alpaca does for an extended vocabulary); or ``lora`` (low-rank updates on them).
+
+Module names come from the model (``bailong.model.architecture``), not from Llama. A model whose
+head shares the embedding's matrix (Gemma, Qwen2.5-0.5B) stays tied: peft's
+``ensure_weight_tying`` gives both one trainable copy (``full``), so the exported model, which
+saves the matrix once, computes what training computed. ``lora`` embeddings on a tied model are
+refused: peft ties the two LoRA pairs, but merging adds the shared update to the shared matrix
+twice (measured: exported logits off by 0.04 on a tiny tied Qwen2).
 """
 
 from __future__ import annotations
 
+import torch
 from peft import LoraConfig as PeftLoraConfig
 from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import PreTrainedModel
 
 from bailong.config import EmbeddingMode, LoraConfig
-
-EMBEDDING_MODULES = ["embed_tokens", "lm_head"]
-LLAMA_LINEAR_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+from bailong.model.architecture import Architecture, describe
 
 
-def peft_config(cfg: LoraConfig) -> PeftLoraConfig:
+def peft_config(cfg: LoraConfig, arch: Architecture) -> PeftLoraConfig:
     targets: str | list[str]
     if cfg.target_modules == ["all-linear"]:
-        # peft's "all-linear" skips lm_head; spelled out so "lora" embeddings can add it.
-        targets = list(LLAMA_LINEAR_MODULES)
+        # peft's "all-linear" skips the head; spelled out so "lora" embeddings can add it.
+        targets = list(arch.linear_modules)
     else:
         targets = list(cfg.target_modules)
     modules_to_save = None
     if cfg.embeddings is EmbeddingMode.full:
-        modules_to_save = list(EMBEDDING_MODULES)
+        modules_to_save = list(arch.embedding_modules)
     elif cfg.embeddings is EmbeddingMode.lora:
-        targets = [*targets, *EMBEDDING_MODULES]
+        targets = [*targets, *arch.embedding_modules]
     return PeftLoraConfig(
         r=cfg.r,
         lora_alpha=cfg.alpha,
@@ -40,6 +46,7 @@ def peft_config(cfg: LoraConfig) -> PeftLoraConfig:
         modules_to_save=modules_to_save,
         bias=cfg.bias,
         task_type="CAUSAL_LM",
+        ensure_weight_tying=arch.tied and cfg.embeddings is EmbeddingMode.full,
     )
 
 
@@ -47,8 +54,13 @@ def wrap_with_lora(
     model: PreTrainedModel, cfg: LoraConfig, gradient_checkpointing: bool
 ) -> PeftModel:
     """Add LoRA adapters; only the adapters (and embeddings per ``cfg.embeddings``) train."""
-    if model.config.tie_word_embeddings:
-        raise ValueError("tied input/output embeddings are not supported; Llama 2 is untied")
+    arch = describe(model)
+    if arch.tied and cfg.embeddings is EmbeddingMode.lora:
+        raise ValueError(
+            f"lora.embeddings=lora is not supported for a {arch.model_type} model whose head is "
+            "tied to its input embedding (the export would add the update twice); use "
+            "lora.embeddings=full (one trainable matrix for both) or frozen"
+        )
     ckpt_kwargs = {"use_reentrant": False}
     if getattr(model, "is_loaded_in_4bit", False):
         model = prepare_model_for_kbit_training(
@@ -59,7 +71,21 @@ def wrap_with_lora(
     elif gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt_kwargs)
         model.enable_input_require_grads()
-    return get_peft_model(model, peft_config(cfg))
+    peft_model = get_peft_model(model, peft_config(cfg, arch))
+    if arch.tied:
+        check_still_tied(peft_model)
+    return peft_model
+
+
+def check_still_tied(model: PeftModel) -> None:
+    """The head must compute with the very rows the embedding trains (one matrix, one update)."""
+    inp, out = model.get_input_embeddings(), model.get_output_embeddings()
+    if _active_weight(inp) is not _active_weight(out):
+        raise ValueError(
+            "the base ties its head to its input embedding, but after adding the adapter they "
+            "hold different matrices; use lora.embeddings=full, lora or frozen with the model's "
+            "own embedding names"
+        )
 
 
 def train_all_weights(model: PreTrainedModel, gradient_checkpointing: bool) -> PreTrainedModel:
@@ -70,3 +96,12 @@ def train_all_weights(model: PreTrainedModel, gradient_checkpointing: bool) -> P
     if gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return model
+
+
+def _active_weight(module: torch.nn.Module) -> torch.Tensor:
+    """The matrix a (possibly peft-wrapped) embedding or head computes with."""
+    copies = getattr(module, "modules_to_save", None)
+    if copies is not None and "default" in copies:
+        return copies["default"].weight
+    base = module.get_base_layer() if hasattr(module, "get_base_layer") else module
+    return base.weight

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bailong.config import ExtendTokenizerConfig
+from bailong.tokenizer.byte_level_extend import extend_byte_level, takes_byte_level_path
 from bailong.tokenizer.corpus import (
     line_documents,
     sample_lines,
@@ -46,8 +47,40 @@ def chinese_documents(settings: ExtendTokenizerConfig) -> list[str]:
     return to_traditional(docs, corpus.opencc) if corpus.opencc else docs
 
 
+def extend_byte_level_base(settings: ExtendTokenizerConfig) -> dict[str, Any]:
+    """The path of a base given as a ``tokenizer.json`` (or a model directory holding one and no
+    ``tokenizer.model``: Llama 3, Qwen): the same corpus, held-out split and report, with a
+    byte-level BPE of ``spm.vocab_size`` tokens trained and appended (``merge.cjk_only`` and
+    ``merge.max_added`` apply; see ``bailong.tokenizer.byte_level``)."""
+    out = Path(settings.output_dir).expanduser()
+    corpus = settings.corpus
+    train_docs, heldout_docs = split_heldout(
+        chinese_documents(settings), corpus.heldout_fraction, corpus.seed
+    )
+    write_lines(train_docs, out / "corpus" / "train_zh.txt")
+    write_lines(heldout_docs, out / "corpus" / "heldout_zh.txt")
+    heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
+    if corpus.en_files and corpus.en_sample_lines:
+        en_paths = [Path(p).expanduser() for p in corpus.en_files]
+        heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
+    m = settings.merge
+    report = extend_byte_level(
+        settings.base_model,
+        train_docs,
+        heldout,
+        out,
+        vocab_size=settings.spm.vocab_size,
+        cjk_only=m.cjk_only,
+        max_added=m.max_added,
+    )
+    write_report(report, out / "report.json")
+    return report
+
+
 def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     """Run the pipeline into ``settings.output_dir``; return the report (also written as JSON)."""
+    if takes_byte_level_path(settings.base_model):
+        return extend_byte_level_base(settings)
     out = Path(settings.output_dir).expanduser()
     corpus = settings.corpus
     train_docs, heldout_docs = split_heldout(

@@ -24,6 +24,7 @@ from bailong.model.load import load_base_model
 from bailong.model.lora import train_all_weights, wrap_with_lora
 from bailong.model.module import CausalLMModule
 from bailong.model.reload import write_run_record
+from bailong.tokenizer.byte_level import sample_byte_level_dir
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
@@ -46,8 +47,12 @@ def cache_dir(cfg: TrainConfig) -> Path:
 
 
 def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:
+    name = cfg.tokenizer.name_or_path
+    if name is None and cfg.tokenizer.sample_kind == "byte_level":
+        files = resolve_files(cfg.data.files)
+        name = str(sample_byte_level_dir(files, cfg.tokenizer.sample_vocab_size, cache_dir(cfg)))
     return load_tokenizer(
-        cfg.tokenizer.name_or_path,
+        name,
         text_files=resolve_files(cfg.data.files),
         sample_vocab_size=cfg.tokenizer.sample_vocab_size,
         cache_dir=cache_dir(cfg),
@@ -126,7 +131,8 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
         model.save_pretrained(str(adapter_dir), save_embedding_layers=embeddings)
         tokenizer.save_pretrained(str(adapter_dir))
         # what bailong-eval/-chat/-export need to rebuild the same base (bailong.model.reload)
-        write_run_record(adapter_dir, cfg, base_vocab_size=len(tokenizer))
+        # the size the base was built/loaded with: the ORIGINAL vocabulary when extended
+        write_run_record(adapter_dir, cfg, base_vocab_size(cfg.embedding_init, tokenizer))
     return metrics_as_floats(trainer.callback_metrics)
 
 

@@ -2,7 +2,7 @@
 
 GPU only (exits with a message otherwise; never part of CI). Builds a Llama 2 7B-shaped model
 with random weights and the extended 59,241-token vocabulary through bailong's loading path
-(``materialize_random_llama`` → ``load_base_model`` in 4-bit NF4, bf16 compute), wraps it with
+(``materialize_random_model`` → ``load_base_model`` in 4-bit NF4, bf16 compute), wraps it with
 LoRA r=128 on every linear layer plus LoRA on embed_tokens/lm_head (``wrap_with_lora``), and
 trains seq-2048 random-token batches, first through ``CausalLMModule`` + Lightning, then
 through ``transformers.Trainer`` on the same model, alternating for ``--repeats``. Like with
