@@ -729,12 +729,31 @@ def _shared_default(key: str, value: str | None, relative: str) -> str:
     return str(found)
 
 
+def _check_byte_level_settings(settings: ExtendTokenizerConfig) -> None:
+    """A byte-level base (a tokenizer.json) trains its own BPE addition and appends merges: the
+    SentencePiece-only settings would be silently ignored, so they are refused."""
+    from bailong.tokenizer.files import is_sentencepiece
+
+    if is_sentencepiece(settings.base_model):
+        return
+    m, why = settings.merge, "applies to SentencePiece bases only; this base is a tokenizer.json"
+    if settings.addition_model is not None:
+        _fail("addition_model", settings.addition_model, why)
+    if m.mode is not MergeMode.reachable:
+        _fail("merge.mode", m.mode.value, why)
+    if m.score_policy is not ScorePolicy.below_base:
+        _fail("merge.score_policy", m.score_policy.value, why)
+    if m.min_score is not None:
+        _fail("merge.min_score", m.min_score, why)
+
+
 def validate_extend_tokenizer_config(cfg: DictConfig) -> ExtendTokenizerConfig:
     """The extend-tokenizer config, typed, checked, with shared-data defaults resolved."""
     settings = _merge_schema(ExtendTokenizerConfig, cfg)
     settings.base_model = _shared_default(
         "base_model", settings.base_model, "tokenizers/llama2/tokenizer.model"
     )
+    _check_byte_level_settings(settings)
     if settings.addition_model is not None:
         if not Path(settings.addition_model).expanduser().is_file():
             _fail("addition_model", settings.addition_model, "no such SentencePiece model file")

@@ -158,6 +158,19 @@ def test_extend_tokenizer_app_takes_a_byte_level_base(tmp_path: Path, pairs) -> 
     print_report(report, Console(file=io.StringIO()))
 
 
+@pytest.mark.parametrize(
+    "override", ["merge.mode=append_all", "merge.score_policy=zero", "merge.min_score=-5"]
+)
+def test_sentencepiece_only_settings_are_refused_for_a_byte_level_base(
+    tmp_path: Path, pairs, override: str
+) -> None:
+    overrides = [f"base_model={pairs['byte_level'].original}", f"corpus.files=[{tmp_path}]"]
+    with pytest.raises(ConfigError, match=override.split("=")[0].replace(".", r"\.")):
+        validate_extend_tokenizer_config(
+            compose_app("extend_tokenizer", [*overrides, override], "x")
+        )
+
+
 def test_new_byte_level_tokens_split_into_the_original_pieces_of_their_bytes(pairs) -> None:
     pair = pairs["byte_level"]
     tokenizer = load_tokenizer(str(pair.extended))
