@@ -71,8 +71,10 @@ def test_a_sweep_of_n_jobs_is_one_slurm_array_of_n_tasks_with_the_configured_kno
     carry the config's knobs and one ``--array`` entry per sweep job."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "sbatch").write_text(FAKE_SBATCH)
-    (bin_dir / "sbatch").chmod(0o755)
+    # submitit looks for srun before it submits; sbatch is the only command it runs here
+    for name, script in (("sbatch", FAKE_SBATCH), ("srun", "#!/bin/sh\nexit 1\n")):
+        (bin_dir / name).write_text(script)
+        (bin_dir / name).chmod(0o755)
     capture = tmp_path / "submitted.sh"
     sweep = tmp_path / "sweep"
     proc = run_train(
@@ -103,5 +105,5 @@ def test_a_sweep_of_n_jobs_is_one_slurm_array_of_n_tasks_with_the_configured_kno
         "#SBATCH --array=0-2%2",  # lora.r=16,64,128: three jobs, at most two at once
     } <= directives, script
     assert "srun" in script and "submitit.core._submit" in script
-    pickled = list((sweep / ".submitit").rglob("*_submitted.pkl"))
-    assert len(pickled) == 3, "one pickled job per sweep job"
+    pickled = list((sweep / ".submitit").rglob("*.pkl"))
+    assert len(pickled) == 3, f"one pickled job per sweep job: {pickled}"
