@@ -24,11 +24,13 @@ import pytest
 import yaml
 from lightning.pytorch.utilities import rank_zero_only
 
+from bailong.analysis.runs import find_jobs
 from bailong.data.datamodule import build_datamodule
 from bailong.training.global_batch import global_batch
 from bailong.training.loggers import build_csv_logger
 from bailong.training.run import build_tokenizer
 from tests.helpers import cache_root, train_settings
+from tests.test_sweep import run_train
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS, DEVICES, MICRO, ACCUMULATE, BLOCK = 4, 2, 2, 2, 64
@@ -205,3 +207,13 @@ def test_csv_logger_on_a_non_zero_rank_leaves_the_metrics_file_alone(
     logger.log_metrics({"train/loss": 7.0}, step=1)
     logger.save()
     assert metrics_file.read_text() == "step,train/loss\n0,7.5\n"
+
+
+def test_a_sweep_refuses_ranks_that_lightning_would_start_by_rerunning_it(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    args = ["-m", *DDP[:4], "seed=1,2", f"hydra.sweep.dir={sweep}"]
+    proc = run_train(args, tmp_path)
+    assert proc.returncode != 0
+    assert "inside a -m sweep: Lightning would start the extra ranks" in proc.stderr
+    jobs = find_jobs(sweep)
+    assert len(jobs) == 2 and all("hydra/launcher=slurm_ddp" in j.failure for j in jobs)

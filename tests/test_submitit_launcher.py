@@ -34,7 +34,7 @@ def test_sweep_runs_one_process_per_job_and_reports_the_failing_one(tmp_path: Pa
     jobs = find_jobs(sweep)
     assert [j.label for j in jobs] == ["lora=r8", "lora=r16", "lora=r64", "lora=none"]
     assert [j.path for j in jobs] == [sweep / str(n) for n in range(4)], "one dir per job"
-    submitit_ids = sorted(p.name for p in (sweep / ".submitit").iterdir())
+    submitit_ids = sorted(p.name for p in (sweep / ".submitit").iterdir() if p.name.isdigit())
     job_ids = sorted(
         str(yaml.safe_load((j.path / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]["id"])
         for j in jobs
