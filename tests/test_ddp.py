@@ -211,9 +211,8 @@ def test_csv_logger_on_a_non_zero_rank_leaves_the_metrics_file_alone(
 
 def test_a_sweep_refuses_ranks_that_lightning_would_start_by_rerunning_it(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    args = ["-m", *DDP[:4], "seed=1,2", f"hydra.sweep.dir={sweep}"]
-    proc = run_train(args, tmp_path)
+    proc = run_train(["-m", *DDP[:4], f"hydra.sweep.dir={sweep}"], tmp_path)  # a 1-job sweep
     assert proc.returncode != 0
     assert "inside a -m sweep: Lightning would start the extra ranks" in proc.stderr
-    jobs = find_jobs(sweep)
-    assert len(jobs) == 2 and all("hydra/launcher=slurm_ddp" in j.failure for j in jobs)
+    [job] = find_jobs(sweep)
+    assert "hydra/launcher=slurm_ddp" in job.failure
