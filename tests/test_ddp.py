@@ -22,15 +22,18 @@ from typing import Any
 import lightning as L
 import pytest
 import yaml
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch.utilities import rank_zero_only
 
-from bailong.analysis.runs import find_jobs
+from bailong.config import ConfigError
 from bailong.data.datamodule import build_datamodule
 from bailong.training.global_batch import global_batch
 from bailong.training.loggers import build_csv_logger
 from bailong.training.run import build_tokenizer
-from tests.helpers import cache_root, train_settings
-from tests.test_sweep import run_train
+from bailong.training.sweep_launch import check_sweep_launch
+from tests.helpers import CONF, cache_root, train_settings
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS, DEVICES, MICRO, ACCUMULATE, BLOCK = 4, 2, 2, 2, 64
@@ -209,10 +212,33 @@ def test_csv_logger_on_a_non_zero_rank_leaves_the_metrics_file_alone(
     assert metrics_file.read_text() == "step,train/loss\n0,7.5\n"
 
 
-def test_a_sweep_refuses_ranks_that_lightning_would_start_by_rerunning_it(tmp_path: Path) -> None:
-    sweep = tmp_path / "sweep"
-    proc = run_train(["-m", *DDP[:4], f"hydra.sweep.dir={sweep}"], tmp_path)  # a 1-job sweep
-    assert proc.returncode != 0
-    assert "inside a -m sweep: Lightning would start the extra ranks" in proc.stderr
-    [job] = find_jobs(sweep)
-    assert "hydra/launcher=slurm_ddp" in job.failure
+def in_hydra_job(mode: RunMode) -> None:
+    """Make the process look like a job of ``mode`` launched by ``bailong-train``."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"hydra.mode={mode.name}"], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+
+
+@pytest.fixture
+def no_launcher_env(monkeypatch: pytest.MonkeyPatch):
+    for name in ("LOCAL_RANK", "SLURM_NTASKS", "SLURM_JOB_NAME", "RANK", "GROUP_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    HydraConfig.instance().cfg = None
+
+
+def test_a_sweep_refuses_ranks_that_lightning_would_start_by_rerunning_it(
+    no_launcher_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_cpus = {"strategy": "ddp", "accelerator": "cpu", "devices": 2}
+    in_hydra_job(RunMode.MULTIRUN)
+    with pytest.raises(ConfigError, match="inside a -m sweep: Lightning would start the extra"):
+        check_sweep_launch(two_cpus)
+    check_sweep_launch({**two_cpus, "devices": 1})  # one process: nothing to re-launch
+    check_sweep_launch({**two_cpus, "strategy": "ddp_spawn"})  # spawned, not re-run
+    monkeypatch.setenv("SLURM_NTASKS", "2")  # a Slurm task: Slurm started the ranks
+    monkeypatch.setenv("SLURM_JOB_NAME", "train")
+    check_sweep_launch(two_cpus)
+    monkeypatch.delenv("SLURM_NTASKS")
+    in_hydra_job(RunMode.RUN)  # a single run re-runs only itself
+    check_sweep_launch(two_cpus)

@@ -107,3 +107,36 @@ def test_a_sweep_of_n_jobs_is_one_slurm_array_of_n_tasks_with_the_configured_kno
     assert "srun" in script and "submitit.core._submit" in script
     pickled = list((sweep / ".submitit").rglob("*.pkl"))
     assert len(pickled) == 3, f"one pickled job per sweep job: {pickled}"
+
+
+@pytest.mark.slow
+def test_a_sweep_job_with_one_task_per_device_trains_as_one_ddp_group(tmp_path: Path) -> None:
+    """``hydra/launcher=slurm_ddp``'s path: submitit starts two tasks for one sweep job, and
+    Lightning's SLURMEnvironment joins them. Slurm itself is emulated (tests/slurm_task_env)."""
+    sweep = tmp_path / "sweep"
+    args = [
+        "-m",
+        "hydra/launcher=local_parallel",
+        "hydra.launcher.tasks_per_node=2",
+        "experiment=tiny_cpu",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.precision=32-true",
+        f"hydra.sweep.dir={sweep}",
+        *TINY,
+    ]
+    shim = Path(__file__).parent / "slurm_task_env"
+    proc = run_train(args, tmp_path, env={"PYTHONPATH": str(shim)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [job] = find_jobs(sweep)
+    [submitted] = [p for p in (sweep / ".submitit").iterdir() if p.name.isdigit()]
+    task_logs = sorted(p.name for p in submitted.glob("*_log.err"))
+    assert task_logs == [f"{submitted.name}_{k}_log.err" for k in (0, 1)], "two tasks ran"
+    task1 = "".join(p.read_text() for p in submitted.glob(f"{submitted.name}_1_log.*"))
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in task1, task1[-2000:]
+    hparams = yaml.safe_load((job.path / "csv" / "hparams.yaml").read_text())
+    assert hparams["world_size"] == 2
+    tokens = job.metrics()["train/tokens_seen"].dropna().tolist()
+    assert tokens == [hparams["global_batch_tokens"] * (s + 1) for s in range(4)]
+    assert (job.path / "adapter" / "adapter_model.safetensors").is_file()
