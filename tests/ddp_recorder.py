@@ -3,8 +3,8 @@
 tests/test_ddp.py runs ``python -m tests.ddp_recorder <overrides>``; Lightning's ``ddp``
 launcher starts the other ranks by re-running this same module, so each rank records: the
 input ids and token counts of its training batches, and its calls that write the adapter or
-the run record, as JSON lines in ``$BAILONG_TEST_RECORD/rank<N>.jsonl``. The training path
-itself is the real one.
+the run record, as JSON lines in ``$BAILONG_TEST_RECORD/rank<N>.jsonl``; and on request one
+rank's loss turns NaN once. The training path itself is the real one.
 """
 
 from __future__ import annotations
@@ -49,6 +49,21 @@ wrap(
         "tokens": int(batch["attention_mask"].sum()),  # packed SFT rows are not recorded
     },
 )
+def poisoned_forward(original: Any) -> Any:
+    """With $BAILONG_TEST_NAN_RANK=<rank>, that rank's 4th training forward returns a NaN loss."""
+
+    def forward(module: CausalLMModule, **batch: Any) -> Any:
+        out = original(module, **batch)
+        if module.training and os.environ.get("BAILONG_TEST_NAN_RANK") == str(module.global_rank):
+            module.test_calls = getattr(module, "test_calls", 0) + 1
+            if module.test_calls == 4:
+                out.loss = out.loss * float("nan")
+        return out
+
+    return forward
+
+
+CausalLMModule.forward = poisoned_forward(CausalLMModule.forward)
 wrap(PeftModel, "save_pretrained", lambda model, path, **_: {"event": "save", "path": str(path)})
 wrap(run_module, "write_run_record", lambda path, *_, **__: {"event": "record", "path": str(path)})
 

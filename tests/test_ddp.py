@@ -55,10 +55,13 @@ DDP = [
 ]
 
 
-def run_ddp(run_dir: Path, record_dir: Path, overrides: list[str], tmp: Path) -> None:
+def run_ddp(
+    run_dir: Path, record_dir: Path, overrides: list[str], tmp: Path, **env_vars: str
+) -> None:
     """``bailong-train`` with two ranks; on a hang the whole process group is killed."""
     env = {
         **os.environ,
+        **env_vars,
         "OMP_NUM_THREADS": "1",
         "WANDB_MODE": "offline",
         "BAILONG_CACHE": str(cache_root(tmp)),
@@ -181,6 +184,22 @@ def test_padded_batches_count_each_ranks_own_tokens(tmp_path: Path) -> None:
     per_rank = [sum(e.get("tokens", 0) for e in records(record_dir, r)) for r in (0, 1)]
     assert per_rank[0] != per_rank[1], "the ranks' batches happen to be equally long"
     assert column(metrics(run_dir), "train/tokens_seen")[-1][1] == sum(per_rank)
+
+
+@pytest.mark.slow
+def test_a_nan_loss_on_one_rank_is_skipped_by_both(tmp_path: Path) -> None:
+    """Rank 1 alone gets a NaN loss in its 4th micro-batch (the last of step 1, the one whose
+    backward synchronizes gradients); with the skip policy both ranks skip that batch together
+    instead of rank 0 waiting for rank 1's gradients."""
+    run_dir = tmp_path / "nan"
+    skip = ["optim.on_nonfinite_loss=skip", "validate_before_fit=false", "save_adapter=false"]
+    run_ddp(run_dir, tmp_path / "rec", [*DDP, *skip], tmp_path, BAILONG_TEST_NAN_RANK="1")
+    rows = metrics(run_dir)
+    skipped = column(rows, "train/skipped_batches")
+    assert skipped[0] == (1, 1.0) and {v for _, v in skipped} == {1.0}, skipped
+    losses = dict(column(rows, "train/loss"))
+    assert sorted(losses) == list(range(STEPS)), "training went on to max_steps"
+    assert [s for s, v in losses.items() if v != v] == [1], "step 1 logs the NaN mean loss"
 
 
 # ---- fast: no second process ------------------------------------------------------------------

@@ -35,6 +35,7 @@ class CausalLMModule(L.LightningModule):
         self.optim_cfg = optim
         self.tokens_seen = 0
         self.skipped_batches = 0
+        self.batches_in_step = 0  # finite-loss micro-batches since the last optimizer step
         # The checkpoint omits frozen base weights, which the model already holds.
         self.strict_loading = False
 
@@ -53,7 +54,7 @@ class CausalLMModule(L.LightningModule):
     def forward(self, **batch: torch.Tensor) -> Any:
         return self.model(**batch)
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self(**batch).loss
         # Packed SFT rows carry position_ids and no attention_mask: every position is a token.
         mask = batch.get("attention_mask")
@@ -78,12 +79,28 @@ class CausalLMModule(L.LightningModule):
             self.log("train/skipped_batches", float(self.skipped_batches))
             # Log the bad value itself: otherwise the step would show the previous step's loss.
             self.log("train/loss", mean_loss, prog_bar=True)
-            return None
+            return self.loss_without_gradient()
+        self.batches_in_step += 1
         self.tokens_seen += all_tokens
         self.log("train/loss", mean_loss, prog_bar=True)
         self.log("train/tokens_seen", float(self.tokens_seen))
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss
+
+    def loss_without_gradient(self) -> torch.Tensor:
+        """What a skipped batch returns: a loss whose backward adds exactly zero to every
+        trainable gradient. Lightning refuses a ``None`` from ``training_step`` under DDP, and
+        the backward still lets DDP's gradient all-reduce run on every rank."""
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        return torch.stack([p.sum() for p in trainable]).sum() * 0.0
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """A step whose micro-batches were all skipped leaves the weights alone: without
+        gradients the optimizer skips every parameter (at zero gradient AdamW would still move
+        them with its momentum and weight decay)."""
+        if self.batches_in_step == 0:
+            optimizer.zero_grad(set_to_none=True)
+        self.batches_in_step = 0
 
     def across_ranks(self, loss: torch.Tensor, n_tokens: int) -> tuple[float, int]:
         """The loss averaged over the data-parallel ranks and the tokens they saw together.
