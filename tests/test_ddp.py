@@ -4,7 +4,7 @@
 
 The run goes through ``tests/ddp_recorder.py`` (the real CLI; each rank also records the
 blocks it trains on and the files it saves). The base is the default 4-bit NF4 tiny Llama with
-LoRA. The four two-process runs took about four minutes in all on 2 cores shared with other
+LoRA. The five two-process runs took about five minutes in all on 2 cores shared with other
 jobs, so they are marked slow; the checks at the end need no second process and are fast.
 """
 
