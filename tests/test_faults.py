@@ -167,6 +167,37 @@ def test_non_finite_loss_skip_counts_logs_and_continues(
     assert all(torch.isfinite(t).all() for t in ckpt["state_dict"].values())
 
 
+class WeightWatchingModule(PoisonedModule):
+    """The poisoned module keeping a copy of its trainable weights after every batch."""
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+        weights = {n: p.detach().clone() for n, p in self.named_parameters() if p.requires_grad}
+        self.after_batch = [*getattr(self, "after_batch", []), weights]
+
+
+def test_a_skipped_batch_leaves_the_weights_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch 2 is skipped: its step changes no trainable weight (AdamW at zero gradient would
+    still move them), and the next step trains again."""
+    modules: list[WeightWatchingModule] = []
+
+    def build(*args, **kwargs) -> WeightWatchingModule:  # type: ignore[no-untyped-def]
+        modules.append(WeightWatchingModule(*args, **kwargs))
+        return modules[-1]
+
+    monkeypatch.setattr(run_module, "CausalLMModule", build)
+    cfg = train_settings(tmp_path, [*NAN_RUN, "optim.on_nonfinite_loss=skip"])
+    train(cfg, RunContext(output_dir=tmp_path))
+    after = modules[0].after_batch
+    assert len(after) == 6
+
+    def same(i: int) -> bool:
+        return all(torch.equal(after[i][name], after[i - 1][name]) for name in after[i])
+
+    assert [same(1), same(2), same(3)] == [False, True, False]
+
+
 # ---- SIGKILL mid-epoch, then ckpt_path=last ----------------------------------------------------
 
 KILL_RUN = [

@@ -26,9 +26,12 @@ TINY = [
 ]
 
 
-def run_app(module: str, args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+def run_app(
+    module: str, args: list[str], tmp_path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
+        **(env or {}),
         "WANDB_MODE": "offline",
         "BAILONG_CACHE": str(tmp_path / "cache"),
         ENV_VAR: str(shared_data_dir() or tmp_path / "no-shared-data"),
@@ -44,8 +47,10 @@ def run_app(module: str, args: list[str], tmp_path: Path) -> subprocess.Complete
     )
 
 
-def run_train(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    return run_app("bailong.cli.train", args, tmp_path)
+def run_train(
+    args: list[str], tmp_path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return run_app("bailong.cli.train", args, tmp_path, env)
 
 
 def test_embedding_init_by_lora_rank_sweep_of_the_tiny_ablation(tmp_path: Path) -> None:

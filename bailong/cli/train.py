@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_train_config
 from bailong.training.run import train
+from bailong.training.sweep_launch import check_sweep_launch
 from bailong.training.task import hydra_context, optimized_metric, run_task
 
 
@@ -20,6 +21,7 @@ from bailong.training.task import hydra_context, optimized_metric, run_task
 def main(cfg: DictConfig) -> float | None:
     def job() -> dict[str, float]:
         settings = validate_train_config(cfg)  # before anything loads
+        check_sweep_launch(settings.trainer)
         return train(settings, hydra_context(settings.task_name))
 
     return optimized_metric(run_task(job), cfg.get("optimized_metric"))

@@ -16,7 +16,7 @@ from functools import partial
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, default_collate
 from torchdata.stateful_dataloader import StatefulDataLoader
 from transformers import PreTrainedTokenizerBase
 
@@ -158,14 +158,37 @@ class CausalLMDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> StatefulDataLoader:
         assert self.train_set is not None
+        sampler = self.rank_shard_sampler()
         return StatefulDataLoader(
             self.train_set,
             batch_size=self.cfg.batch_size,
-            shuffle=True,
+            shuffle=sampler is None,
+            sampler=sampler,
             drop_last=True,
             num_workers=self.cfg.num_workers,
             generator=torch.Generator().manual_seed(self.seed),
             collate_fn=self.collate_fn,
+        )
+
+    def rank_shard_sampler(self) -> DistributedSampler | None:
+        """This rank's shard of the training set when several processes train; else None.
+
+        Lightning would otherwise wrap the loader's own (stateful) random sampler in a
+        distributed wrapper that has no state, and a resumed run would draw a new permutation.
+        ``DistributedSampler``'s order follows from the seed and epoch alone, so the loader
+        resumes by skipping the batches it already yielded: every rank gets the same batches as
+        in the uninterrupted run, and no two ranks share a block.
+        """
+        trainer = self.trainer
+        if trainer is None or trainer.world_size == 1:
+            return None
+        return DistributedSampler(
+            self.train_set,
+            num_replicas=trainer.world_size,
+            rank=trainer.global_rank,
+            shuffle=True,
+            seed=self.seed,
+            drop_last=True,
         )
 
     def val_dataloader(self) -> DataLoader:

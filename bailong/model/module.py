@@ -35,6 +35,7 @@ class CausalLMModule(L.LightningModule):
         self.optim_cfg = optim
         self.tokens_seen = 0
         self.skipped_batches = 0
+        self.batches_in_step = 0  # finite-loss micro-batches since the last optimizer step
         # The checkpoint omits frozen base weights, which the model already holds.
         self.strict_loading = False
 
@@ -53,38 +54,68 @@ class CausalLMModule(L.LightningModule):
     def forward(self, **batch: torch.Tensor) -> Any:
         return self.model(**batch)
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self(**batch).loss
-        if not torch.isfinite(loss):
+        # Packed SFT rows carry position_ids and no attention_mask: every position is a token.
+        mask = batch.get("attention_mask")
+        n_tokens = int(mask.sum()) if mask is not None else batch["input_ids"].numel()
+        mean_loss, all_tokens = self.across_ranks(loss, n_tokens)
+        if not math.isfinite(mean_loss):
+            # Decided on the mean over ranks, so under DDP every rank stops or skips together
+            # (a rank skipping its backward alone would leave the others waiting forever).
             if self.optim_cfg.on_nonfinite_loss is NonFinitePolicy.stop:
                 raise NonFiniteLossError(
-                    f"training loss is {loss.item()} at global step {self.global_step} "
+                    f"training loss is {mean_loss} at global step {self.global_step} "
                     f"(batch {batch_idx}); set optim.on_nonfinite_loss=skip to skip such batches"
                 )
             self.skipped_batches += 1
             log.warning(
                 "training loss is %s at global step %d (batch %d): batch skipped, %d so far",
-                loss.item(),
+                mean_loss,
                 self.global_step,
                 batch_idx,
                 self.skipped_batches,
             )
             self.log("train/skipped_batches", float(self.skipped_batches))
             # Log the bad value itself: otherwise the step would show the previous step's loss.
-            self.log("train/loss", loss, prog_bar=True)
-            return None
-        # Packed SFT rows carry position_ids and no attention_mask: every position is a token.
-        mask = batch.get("attention_mask")
-        n_tokens = int(mask.sum()) if mask is not None else batch["input_ids"].numel()
-        self.tokens_seen += n_tokens * self.trainer.world_size
-        self.log("train/loss", loss, prog_bar=True)
+            self.log("train/loss", mean_loss, prog_bar=True)
+            return self.loss_without_gradient()
+        self.batches_in_step += 1
+        self.tokens_seen += all_tokens
+        self.log("train/loss", mean_loss, prog_bar=True)
         self.log("train/tokens_seen", float(self.tokens_seen))
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss
 
+    def loss_without_gradient(self) -> torch.Tensor:
+        """What a skipped batch returns: a loss whose backward adds exactly zero to every
+        trainable gradient. Lightning refuses a ``None`` from ``training_step`` under DDP, and
+        the backward still lets DDP's gradient all-reduce run on every rank."""
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        return torch.stack([p.sum() for p in trainable]).sum() * 0.0
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """A step whose micro-batches were all skipped leaves the weights alone: without
+        gradients the optimizer skips every parameter (at zero gradient AdamW would still move
+        them with its momentum and weight decay)."""
+        if self.batches_in_step == 0:
+            optimizer.zero_grad(set_to_none=True)
+        self.batches_in_step = 0
+
+    def across_ranks(self, loss: torch.Tensor, n_tokens: int) -> tuple[float, int]:
+        """The loss averaged over the data-parallel ranks and the tokens they saw together.
+
+        One all-reduce per micro-batch (a no-op in a single process). Ranks may see different
+        token counts (padded SFT batches), so the count is summed, not multiplied.
+        """
+        local = torch.tensor([loss.item(), n_tokens], dtype=torch.float64, device=loss.device)
+        total = self.trainer.strategy.reduce(local, reduce_op="sum")
+        return float(total[0]) / self.trainer.world_size, int(total[1])
+
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self(**batch).loss
-        self.log("val/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        batch_size = batch["input_ids"].shape[0]
+        self.log("val/loss", loss, prog_bar=True, batch_size=batch_size, sync_dist=True)
         return loss
 
     def on_validation_epoch_end(self) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 from bailong.training.redact import redact
 from bailong.training.safe_paths import inside_output_dir
@@ -66,13 +67,14 @@ def build_csv_logger(output_dir: Path, name: str, resuming: bool) -> CSVLogger:
     inside_output_dir(output_dir, name, "logger.csv.name")
     logger = CSVLogger(save_dir=str(output_dir), name=name, version="")
     metrics_file = Path(logger.log_dir) / "metrics.csv"
-    earlier: list[dict[str, Any]] = []
-    if resuming and metrics_file.is_file():
+    # Only rank 0 writes the file; on other ranks of a multi-process run `experiment` is a
+    # stand-in that has no rows to extend.
+    if resuming and metrics_file.is_file() and rank_zero_only.rank == 0:
         with open(metrics_file, newline="", encoding="utf-8") as handle:
             earlier = [
                 {k: v for k, v in row.items() if v != ""} for row in csv.DictReader(handle)
             ]
-    logger.experiment.metrics.extend(earlier)
+        logger.experiment.metrics.extend(earlier)
     return logger
 
 

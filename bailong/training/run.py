@@ -28,6 +28,7 @@ from bailong.tokenizer.byte_level import sample_byte_level_dir
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
+from bailong.training.global_batch import log_global_batch
 from bailong.training.loggers import build_loggers
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
@@ -118,6 +119,7 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     if ckpt_path is not None:  # a killed save may have left a temp file beside the checkpoints
         remove_partial_writes(checkpoint_dir(ctx.output_dir))
     trainer = build_trainer(cfg, ctx, resuming=ckpt_path is not None)
+    log_global_batch(trainer, cfg.data)
     if cfg.validate_before_fit and ckpt_path is None:
         trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
