@@ -7,7 +7,6 @@ by the CLI). Nothing here reads Hydra state, so tests and notebooks call it dire
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +26,10 @@ from bailong.model.reload import write_run_record
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
+from bailong.training.context import RunContext
 from bailong.training.loggers import build_loggers
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
-
-
-@dataclass
-class RunContext:
-    """Where a job writes and how its runs are named/grouped in the loggers."""
-
-    output_dir: Path
-    run_name: str = "train"
-    group: str = "train"
 
 
 def cache_dir(cfg: TrainConfig) -> Path:

@@ -18,10 +18,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from bailong.training.context import RunContext
+from bailong.training.markers import FAILED_MARKER
 from bailong.training.redact import holds_secret, scrub_files, secret_override_values
-from bailong.training.run import RunContext
-
-FAILED_MARKER = "FAILED"
 
 
 def hydra_context(task_name: str) -> RunContext:
