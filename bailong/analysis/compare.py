@@ -14,10 +14,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from bailong.analysis.runs import Job, varying_keys
@@ -145,6 +141,11 @@ def plot_curves(
 ) -> Path:
     """Loss vs tokens for the first ``tokens`` tokens, one line per job, labelled by what
     differs between jobs; the title and x axis say how far the curves really go."""
+    import matplotlib  # here: half a second of import that --help and the table do not need
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     keys, values = varying_keys(jobs)
     furthest = 0.0  # the most tokens any job logged, drawn or not

@@ -13,14 +13,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bailong.config import DTYPES
-from bailong.eval.chat import chat_loop
-from bailong.eval.generate import CHAT_TEMPLATES, GenerationSettings
-from bailong.model.reload import load_trained
+from bailong.config import CHAT_TEMPLATES, DTYPES
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bailong-chat", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="bailong-chat",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog=__doc__.split("\n\n", 1)[1].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("model_path", help="a train run dir, its adapter/ dir, or an HF model dir")
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--temperature", type=float, default=0.7)
@@ -35,6 +37,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    from bailong.eval.chat import chat_loop  # torch, transformers, peft: seconds
+    from bailong.eval.generate import GenerationSettings
+    from bailong.model.reload import load_trained
+
     quantize = False if args.no_quantize else None
     lm = load_trained(args.model_path, quantize=quantize, dtype=args.dtype)
     settings = GenerationSettings(

@@ -21,12 +21,15 @@ from rich.table import Table
 
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_train_config
-from bailong.data.report import show_loss_mask, summarize
-from bailong.training.run import build_tokenizer
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bailong-data", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="bailong-data",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog=__doc__.split("\n\n", 1)[1].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=sft_sample")
     parser.add_argument("--split", default="train", choices=["train", "val"])
     parser.add_argument("--examples", type=int, default=2, help="SFT examples to render")
@@ -40,6 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     with open_dict(cfg):
         cfg.paths.output_dir = "."  # nothing is written; the Hydra run dir does not exist here
     settings = validate_train_config(cfg)
+    from bailong.data.report import show_loss_mask, summarize  # transformers: seconds
+    from bailong.training.run import build_tokenizer
+
     tokenizer = build_tokenizer(settings)
     summary = summarize(settings, tokenizer, args.split)
     report = summary.report

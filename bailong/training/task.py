@@ -9,6 +9,7 @@ Hydra: name = the job's overrides, group = the sweep directory.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -47,9 +48,8 @@ def run_task(
             (output_dir / FAILED_MARKER).write_text(traceback.format_exc(), encoding="utf-8")
         raise
     finally:
-        import wandb
-
-        if wandb.run is not None:
+        wandb = sys.modules.get("wandb")  # never imported: no run to close (and no 2 s import)
+        if wandb is not None and wandb.run is not None:
             wandb.finish()
 
 
