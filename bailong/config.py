@@ -254,7 +254,8 @@ class OptimConfig:
 class CheckpointConfig:
     enabled: bool = True
     every_n_train_steps: int = 50
-    keep: int = 2  # how many step checkpoints to keep besides last.ckpt
+    keep: int = 0  # how many step checkpoints to keep besides last.ckpt
+    best: str | None = None  # a logged metric: also keep its lowest-value checkpoint (best.ckpt)
 
 
 @dataclass
@@ -489,6 +490,8 @@ def _check_values(cfg: TrainConfig) -> None:
     if cfg.ckpt_path not in (None, "last") and not Path(cfg.ckpt_path).expanduser().is_file():
         _fail("ckpt_path", cfg.ckpt_path, "no checkpoint file there (or use 'last')")
     _check_choice("callbacks.progress_bar", cfg.callbacks.progress_bar, ("tqdm", "rich", "none"))
+    if cfg.callbacks.checkpoint.keep < 0:
+        _fail("callbacks.checkpoint.keep", cfg.callbacks.checkpoint.keep, "must be >= 0")
     if cfg.callbacks.checkpoint.every_n_train_steps <= 0:
         _fail(
             "callbacks.checkpoint.every_n_train_steps",

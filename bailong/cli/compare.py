@@ -12,21 +12,11 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from rich.console import Console
-from rich.table import Table
-
-from bailong.analysis.compare import (
-    REACHED,
-    comparison_notes,
-    furthest_tokens,
-    loss_column,
-    plot_curves,
-    summarize,
-    threshold_column,
-)
-from bailong.analysis.runs import find_jobs, varying_keys
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,6 +48,10 @@ def results_table(
 ) -> Table:
     """The summary as a terminal table that fits 80 columns: the job column shows only what
     differs between jobs, numbers are short, and empty cells say why they are empty."""
+    from rich.table import Table
+
+    from bailong.analysis.compare import REACHED, loss_column, threshold_column
+
     columns = [
         (REACHED, "tokens", "—"),
         ("step0_val_loss", "val loss\nstep 0", "—"),
@@ -79,6 +73,12 @@ def results_table(
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # here, not at the top: pandas and rich are a second of --help otherwise
+    from rich.console import Console
+
+    from bailong.analysis.compare import comparison_notes, furthest_tokens, plot_curves, summarize
+    from bailong.analysis.runs import find_jobs, varying_keys
+
     if not args.run_dir.is_dir():
         raise SystemExit(f"bailong-compare: {args.run_dir} is not a directory")
     jobs = find_jobs(args.run_dir)

@@ -28,6 +28,7 @@ from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from bailong.training.context import RunContext
 from bailong.training.loggers import build_loggers
+from bailong.training.run_log import log_checkpoint_plan, log_vocabulary
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
 
@@ -53,9 +54,11 @@ def build_model(
     ``lora.enabled`` is false; the vocabulary must cover the tokenizer."""
     vocab_size = base_vocab_size(cfg.embedding_init, tokenizer)
     base = load_base_model(cfg.model, cfg.quantization, vocab_size, cache_dir(cfg))
+    report = None
     if cfg.embedding_init.method != "none":  # vocabulary extension (bailong.embeddings)
-        extend_embeddings(base, tokenizer, cfg.embedding_init)
+        report = extend_embeddings(base, tokenizer, cfg.embedding_init)
     rows = base.get_input_embeddings().num_embeddings
+    log_vocabulary(report, rows)
     if rows < len(tokenizer):
         raise ConfigError(
             f"tokenizer has {len(tokenizer)} tokens but the model's embedding has {rows} rows; "
@@ -98,6 +101,7 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True)
     tokenizer = build_tokenizer(cfg)
     model = build_model(cfg, tokenizer)
+    log_checkpoint_plan(model, cfg.callbacks.checkpoint)
     datamodule = build_datamodule(cfg.data, tokenizer, cfg.seed)
     module = CausalLMModule(model, cfg.optim)
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
