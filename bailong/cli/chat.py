@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from bailong.config import CHAT_TEMPLATES, DTYPES
+from bailong.known_noise import silence_known_noise
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -37,6 +38,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    silence_known_noise()  # before the imports: some libraries warn at import
     from bailong.eval.chat import chat_loop  # torch, transformers, peft: seconds
     from bailong.eval.generate import GenerationSettings
     from bailong.model.reload import load_trained
@@ -47,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.max_new_tokens, args.temperature, args.top_p, args.repetition_penalty
     )
     template = args.template or lm.chat_template
+    print(
+        f"bailong-chat: {args.model_path} ({template} chat format). Type a message and press "
+        "Enter; /reset starts a new conversation, /exit or Ctrl-D quits.",
+        flush=True,
+    )
     chat_loop(lm.model, lm.tokenizer, template, settings, sys.stdin, sys.stdout, args.system)
 
 

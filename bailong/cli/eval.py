@@ -18,8 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.outputs import report_outputs, to_job_log
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_eval_config
+from bailong.known_noise import silence_known_noise
 from bailong.training.task import run_task
 
 PROG = "bailong-eval"
@@ -38,11 +40,15 @@ def print_results(metrics: dict[str, float], title: str) -> None:
 def hydra_main(cfg: DictConfig) -> None:
     with one_line_config_errors(PROG):
         settings = validate_eval_config(cfg)
+    silence_known_noise()  # before the imports: some libraries warn at import
     from bailong.eval.run import evaluate  # torch, transformers, peft: seconds
 
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     metrics = run_task(lambda: evaluate(settings, output_dir), output_dir)
-    print_results(metrics, f"{settings.eval.kind}: {settings.model_path}")
+    title = f"{settings.eval.kind}: {settings.model_path}"
+    print_results(metrics, title)
+    to_job_log(f"{title}: " + ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()))
+    report_outputs(PROG, output_dir, ["results.json", "answers", "judgments"])
 
 
 def main() -> None:

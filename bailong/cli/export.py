@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
+from bailong.cli.outputs import report_outputs
 from bailong.config import DTYPES, EXPORT_BASES
+from bailong.known_noise import silence_known_noise
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -35,10 +38,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    silence_known_noise()  # before the imports: some libraries warn at import
     from bailong.model.export import export_run  # torch, transformers, peft: seconds
 
-    out = export_run(args.run, args.out_dir, base=args.base, dtype=args.dtype)
-    print(f"exported {args.run} → {out} ({args.dtype}, merged into the {args.base} base)")
+    out = Path(export_run(args.run, args.out_dir, base=args.base, dtype=args.dtype))
+    print(f"exported {args.run} ({args.dtype}, LoRA merged into the {args.base} base)")
+    report_outputs("bailong-export", out, sorted(p.name for p in out.iterdir()))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@ pieces to Llama 2's SentencePiece tokenizer (append-only: every original id is u
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import hydra
 from omegaconf import DictConfig
 
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_extend_tokenizer_config
 
@@ -27,7 +30,8 @@ def hydra_main(cfg: DictConfig) -> None:
 
     report = extend_tokenizer(settings)
     print_report(report)
-    print(f"extended tokenizer written to {settings.output_dir}")
+    out = Path(settings.output_dir)
+    report_outputs(PROG, out, ["tokenizer.model", "tokenizer.json", "report.json"])
 
 
 def main() -> None:

@@ -16,8 +16,10 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_probe_config
+from bailong.known_noise import silence_known_noise
 
 PROG = "bailong-probe-init"
 
@@ -26,12 +28,13 @@ PROG = "bailong-probe-init"
 def hydra_main(cfg: DictConfig) -> None:
     with one_line_config_errors(PROG):
         settings = validate_probe_config(cfg)
+    silence_known_noise()  # before the imports: some libraries warn at import
     from bailong.embeddings.probe_run import print_table, run_probe, write_json  # torch: seconds
 
     rows = run_probe(settings)
     print_table(rows)
     out = write_json(rows, Path(HydraConfig.get().runtime.output_dir) / "probe_init.json")
-    print(f"wrote {out}")
+    report_outputs(PROG, out.parent, [out.name])
 
 
 def main() -> None:

@@ -14,21 +14,36 @@ import hydra
 from omegaconf import DictConfig
 
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_train_config
+from bailong.known_noise import route_lightning_logs_through_root, silence_known_noise
 from bailong.training.task import hydra_context, optimized_metric, run_task
 
 PROG = "bailong-train"
+TRAIN_OUTPUTS = (
+    "csv/metrics.csv",
+    "checkpoints/last.ckpt",
+    "checkpoints/best.ckpt",
+    "adapter",
+    "model",
+    "wandb",
+    "FAILED",
+)
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="train")
 def hydra_main(cfg: DictConfig) -> float | None:
     def job() -> dict[str, float]:
         settings = validate_train_config(cfg)  # before anything loads
+        silence_known_noise()
         from bailong.training.run import train  # lightning, transformers, peft: seconds
 
+        route_lightning_logs_through_root()
         ctx = hydra_context(settings.task_name)
-        return train(settings, ctx)
+        metrics = train(settings, ctx)
+        report_outputs(PROG, ctx.output_dir, TRAIN_OUTPUTS)
+        return metrics
 
     with one_line_config_errors(PROG):
         return optimized_metric(run_task(job), cfg.get("optimized_metric"))

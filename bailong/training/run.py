@@ -91,6 +91,7 @@ def build_trainer(cfg: TrainConfig, ctx: RunContext, resuming: bool = False) -> 
         logger=loggers or False,
         callbacks=build_callbacks(cfg.callbacks, ctx.output_dir),
         enable_checkpointing=cfg.callbacks.checkpoint.enabled,
+        enable_progress_bar=cfg.callbacks.progress_bar != "none",
         plugins=[AtomicCheckpointIO()],
         default_root_dir=str(ctx.output_dir),
     )
