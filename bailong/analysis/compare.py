@@ -159,7 +159,9 @@ def plot_curves(
         if len(curve):
             ax.plot(curve["tokens"], curve["loss"], label=label, linewidth=1.4)
     if threshold is not None:
-        ax.axhline(threshold, color="grey", linestyle="--", linewidth=1, label=f"{threshold:g}")
+        ax.axhline(
+            threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {threshold:g}"
+        )
     ax.set_xlabel("tokens seen")
     ax.set_ylabel(metric + (f" (rolling mean of {smooth})" if smooth > 1 else ""))
     ax.set_xlim(0, min(furthest, tokens) or None)
