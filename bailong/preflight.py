@@ -145,8 +145,11 @@ def source_problems(key: str, name: str | None, cache_file: str) -> list[str]:
         return []
     if looks_local(name):
         return [problem(key, name, "no such file or directory")]
-    if in_hub_cache(name, cache_file):
-        return []
+    try:
+        if in_hub_cache(name, cache_file):
+            return []
+    except ValueError as err:  # huggingface_hub's HFValidationError: not a repo id either
+        return [problem(key, name, f"no such file or directory, and not a hub id ({err})")]
     local = "not a local directory"
     if hub_offline():
         return [

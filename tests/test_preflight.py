@@ -84,5 +84,10 @@ def test_local_looking_names() -> None:
     assert not looks_local("meta-llama/Llama-2-7b-hf") and not looks_local("gpt2")
 
 
+def test_a_name_that_is_neither_path_nor_hub_id_is_named(no_network: None) -> None:
+    (problem,) = source_problems("model.name_or_path", "not a repo", "config.json")
+    assert problem.startswith("model.name_or_path='not a repo' is invalid: no such file")
+
+
 def test_existing_local_model_passes(tmp_path: Path) -> None:
     assert source_problems("model.name_or_path", str(tmp_path), "config.json") == []
