@@ -20,27 +20,33 @@ from pathlib import Path
 from experiments.benchmarks.bench_common import interleaved, markdown_table, median, report
 
 HERE = Path(__file__).resolve().parents[2]
+# name → (module, arguments, the exit status this checkout must give)
 COMMANDS = {
-    "bailong-train --help": ("bailong.cli.train", ["--help"]),
-    "bailong-train lora.r=0 (config error)": ("bailong.cli.train", ["lora.r=0"]),
+    "bailong-train --help": ("bailong.cli.train", ["--help"], 0),
+    "bailong-train lora.r=0 (config error)": ("bailong.cli.train", ["lora.r=0"], 2),
     "bailong-train trainer=gpu optim.name=paged_adamw (2 errors)": (
         "bailong.cli.train",
         ["trainer=gpu", "optim.name=paged_adamw"],
+        2,
     ),
-    "bailong-compare --help": ("bailong.cli.compare", ["--help"]),
-    "bailong-eval --help": ("bailong.cli.eval", ["--help"]),
-    "bailong-export --help": ("bailong.cli.export", ["--help"]),
+    "bailong-compare --help": ("bailong.cli.compare", ["--help"], 0),
+    "bailong-eval --help": ("bailong.cli.eval", ["--help"], 0),
+    "bailong-export --help": ("bailong.cli.export", ["--help"], 0),
 }
 TARGET_S = 2.0
 
 
-def run(checkout: Path, module: str, args: list[str], cwd: Path) -> float:
+def run(checkout: Path, module: str, args: list[str], cwd: Path, status: int | None) -> float:
+    """Seconds for one run; fails unless it exits with ``status`` (None: not checked)."""
     code = f"import sys; sys.argv = ['app', *{args!r}]; from {module} import main; main()"
     env = {**os.environ, "PYTHONPATH": str(checkout), "HYDRA_FULL_ERROR": "0"}
     env["BAILONG_CACHE"] = str(cwd / "cache")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True)
-    return time.perf_counter() - start
+    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True)
+    seconds = time.perf_counter() - start
+    if status is not None and proc.returncode != status:
+        raise RuntimeError(f"{module} {args}: exit {proc.returncode}: {proc.stderr[-500:]!r}")
+    return seconds
 
 
 def main() -> None:
@@ -51,11 +57,11 @@ def main() -> None:
     work = Path(os.environ.get("TMPDIR", "/tmp")) / "bailong-startup-bench"
     work.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name, (module, argv) in COMMANDS.items():
+    for name, (module, argv, status) in COMMANDS.items():
         times = interleaved(
             {
-                "ours": lambda m=module, a=argv: run(HERE, m, a, work),
-                "reference": lambda m=module, a=argv: run(args.reference, m, a, work),
+                "ours": lambda m=module, a=argv, st=status: run(HERE, m, a, work, st),
+                "reference": lambda m=module, a=argv: run(args.reference, m, a, work, None),
             },
             args.repeats,
         )
