@@ -79,3 +79,10 @@ def test_init_method_names_match_the_registry() -> None:
     from bailong.embeddings import INIT_METHODS
 
     assert tuple(INIT_METHODS) == INIT_METHOD_NAMES
+
+
+def test_bailong_data_config_error_is_one_line() -> None:
+    from bailong.cli.data import main as data_main
+
+    with pytest.raises(SystemExit, match=r"^bailong-data: config error: data.batch_size=0 is"):
+        data_main(["data.batch_size=0"])

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bailong.conf_dir import conf_dir
-from bailong.config import validate_train_config
+from bailong.config import ConfigError, validate_train_config
 from bailong.known_noise import silence_known_noise
 
 
@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> None:
         cfg = compose(config_name="train", overrides=args.overrides)
     with open_dict(cfg):
         cfg.paths.output_dir = "."  # nothing is written; the Hydra run dir does not exist here
-    settings = validate_train_config(cfg)
+    try:
+        settings = validate_train_config(cfg)
+    except ConfigError as err:  # one line, as the Hydra apps print it
+        raise SystemExit(f"bailong-data: config error: {err}") from None
     silence_known_noise()  # before the imports: some libraries warn at import
     from bailong.data.report import show_loss_mask, summarize  # transformers: seconds
     from bailong.training.run import build_tokenizer
