@@ -63,6 +63,7 @@ class MergeMode(str, Enum):
 
 
 DTYPES = ("float32", "bfloat16", "float16")
+EXPORT_BASES = ("dequantized", "original")  # what bailong-export merges LoRA into
 
 
 @dataclass
@@ -270,7 +271,8 @@ class OptimConfig:
 class CheckpointConfig:
     enabled: bool = True
     every_n_train_steps: int = 50
-    keep: int = 2  # how many step checkpoints to keep besides last.ckpt
+    keep: int = 0  # how many step checkpoints to keep besides last.ckpt
+    best: str | None = None  # a logged metric: also keep its lowest-value checkpoint (best.ckpt)
 
 
 @dataclass
@@ -406,11 +408,14 @@ def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
         _fail(key, value, f"allowed values are {list(choices)}")
 
 
-def embedding_init_methods() -> tuple[str, ...]:
-    """``none`` plus every registered initializer (imported lazily: the registry imports torch)."""
-    from bailong.embeddings import INIT_METHODS
+# The initializers registered in bailong.embeddings.registry, by name: the registry imports
+# torch (seconds), which validating a config must not (tests/test_startup.py keeps the two equal).
+INIT_METHOD_NAMES = ("zip_tie", "subword_mean", "mean", "mean_cov", "random", "zeros")
 
-    return ("none", *INIT_METHODS)
+
+def embedding_init_methods() -> tuple[str, ...]:
+    """``none`` plus every registered initializer."""
+    return ("none", *INIT_METHOD_NAMES)
 
 
 def check_embedding_init(cfg: EmbeddingInitConfig, key: str = "embedding_init") -> None:
@@ -508,6 +513,8 @@ def _check_values(cfg: TrainConfig) -> None:
     if cfg.ckpt_path not in (None, "last") and not Path(cfg.ckpt_path).expanduser().is_file():
         _fail("ckpt_path", cfg.ckpt_path, "no checkpoint file there (or use 'last')")
     _check_choice("callbacks.progress_bar", cfg.callbacks.progress_bar, ("tqdm", "rich", "none"))
+    if cfg.callbacks.checkpoint.keep < 0:
+        _fail("callbacks.checkpoint.keep", cfg.callbacks.checkpoint.keep, "must be >= 0")
     if cfg.callbacks.checkpoint.every_n_train_steps <= 0:
         _fail(
             "callbacks.checkpoint.every_n_train_steps",
@@ -593,27 +600,6 @@ def _check_data(data: DataConfig) -> None:
         value = getattr(c, key)
         if value is not None and not 0.0 <= value <= 1.0:
             _fail(f"data.clean.{key}", value, "a share must lie in [0, 1]")
-
-
-def _check_device(cfg: TrainConfig) -> None:
-    """Reject set-ups the hardware cannot run, before anything loads."""
-    import torch
-
-    accelerator = str(cfg.trainer.get("accelerator", "auto"))
-    wants_gpu = accelerator in ("gpu", "cuda")
-    if wants_gpu and not torch.cuda.is_available():
-        _fail("trainer.accelerator", accelerator, "no CUDA GPU is visible; use trainer=cpu")
-    on_cpu = accelerator == "cpu" or not torch.cuda.is_available()
-    if cfg.optim.name.startswith("paged") and on_cpu:
-        _fail("optim.name", cfg.optim.name, "paged optimizers need a CUDA GPU; use 'adamw' on CPU")
-    if on_cpu and cfg.quantization.enabled:
-        check_cpu_4bit_shapes(cfg.model)
-    if on_cpu and cfg.quantization.enabled and cfg.quantization.compute_dtype == "float16":
-        _fail(
-            "quantization.compute_dtype",
-            "float16",
-            "4-bit float16 compute is unsupported on CPU; use bfloat16 or float32",
-        )
 
 
 def check_model_type(model: ModelConfig) -> None:
@@ -710,10 +696,12 @@ def to_schema(cfg: DictConfig) -> TrainConfig:
 
 
 def validate_train_config(cfg: DictConfig) -> TrainConfig:
-    """The one door: a typed, checked TrainConfig, or a ConfigError naming what is wrong."""
+    """The one door: a typed, checked TrainConfig, or one ConfigError naming every problem of
+    the values (first one) and of the machine and model sources (bailong.preflight)."""
     settings = to_schema(cfg)
-    _check_values(settings)
-    _check_device(settings)
+    from bailong.preflight import collect, raise_all, train_preflight
+
+    raise_all(collect([lambda: _check_values(settings), lambda: train_preflight(settings)]))
     return settings
 
 
@@ -961,8 +949,10 @@ def validate_probe_config(cfg: DictConfig) -> ProbeConfig:
         _fail("base_train_steps", settings.base_train_steps, "must be >= 0")
     _check_choice("model.dtype", settings.model.dtype, DTYPES)
     _check_choice("quantization.compute_dtype", settings.quantization.compute_dtype, DTYPES)
-    import torch
+    from bailong.preflight import collect, cuda_available, raise_all, source_problems
 
-    if settings.quantization.enabled and not torch.cuda.is_available():
-        check_cpu_4bit_shapes(settings.model)
+    problems = source_problems("model.name_or_path", settings.model.name_or_path, "config.json")
+    if settings.quantization.enabled and not cuda_available():
+        problems += collect([lambda: check_cpu_4bit_shapes(settings.model)])
+    raise_all(problems)
     return settings

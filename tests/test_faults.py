@@ -91,7 +91,8 @@ def test_disk_full_while_training_fails_loudly_and_keeps_the_last_good_checkpoin
     cfg = train_settings(
         tmp_path,
         [*FAST, "trainer.max_steps=6", "callbacks.checkpoint.every_n_train_steps=2",
-         "validate_before_fit=false", "trainer.val_check_interval=100"],
+         "callbacks.checkpoint.keep=2", "validate_before_fit=false",
+         "trainer.val_check_interval=100"],
     )  # fmt: skip
     saves = []
 

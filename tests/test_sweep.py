@@ -107,6 +107,8 @@ def test_a_failing_job_is_reported_and_others_keep_their_results(tmp_path: Path)
     proc = run_train(["-m", "optim.lr=0.001,-1", f"hydra.sweep.dir={sweep}", *TINY], tmp_path)
     assert proc.returncode != 0
     assert "optim.lr=-1" in proc.stderr
+    outputs = "bailong-train: outputs in sweep/0: csv/metrics.csv, checkpoints/last.ckpt, adapter/"
+    assert outputs in proc.stdout, "the job that ran names its outputs (relative to the cwd)"
     jobs = find_jobs(sweep)
     assert len(jobs) == 2
     ok, bad = jobs

@@ -49,7 +49,7 @@ def test_short_run_logs_step0_loss_falls_and_checkpoints(tmp_path: Path) -> None
     tokens = column(rows, "train/tokens_seen")
     assert tokens[-1][1] == 12 * 4 * 64
     ckpts = sorted((tmp_path / "checkpoints").glob("*.ckpt"))
-    assert (tmp_path / "checkpoints" / "last.ckpt") in ckpts
+    assert ckpts == [tmp_path / "checkpoints" / "last.ckpt"], "by default only last.ckpt is kept"
     assert not list((tmp_path / "checkpoints").glob(".*.tmp")), "no temp files left behind"
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from bailong.analysis.wandb_offline import offline_run_file, read_history
-from bailong.training.task import FAILED_MARKER
+from bailong.training.markers import FAILED_MARKER
 
 METRICS_CSV = Path("csv") / "metrics.csv"
 
@@ -74,3 +74,17 @@ def find_jobs(root: Path) -> list[Job]:
         distinct = [o for o in job.overrides if o not in shared]
         job.label = ",".join(distinct) or job.path.name
     return jobs
+
+
+def varying_keys(jobs: list[Job]) -> tuple[str, list[str]]:
+    """A short header and per-job values for tables and legends: ``("embedding_init",
+    ["zip_tie", "random"])`` when every job varies the same keys, else ``("job", labels)``.
+
+    Values carry only what differs, so a table stays readable at 80 columns.
+    """
+    split = [[o.split("=", 1) for o in job.label.split(",")] for job in jobs]
+    keys = [[part[0] for part in parts] for parts in split]
+    uniform = all(len(p) == 2 for parts in split for p in parts) and all(k == keys[0] for k in keys)
+    if not jobs or not uniform:
+        return "job", [job.label for job in jobs]
+    return ",".join(keys[0]), [",".join(p[1] for p in parts) for parts in split]

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-from wandb.proto import wandb_internal_pb2
 
 MAGIC = b":W&B"
 FILE_HEADER = 7
@@ -53,6 +52,8 @@ def record_payloads(path: Path) -> Iterator[bytes]:
 
 def read_history(run_file: Path) -> pd.DataFrame:
     """One row per logging call, with ``step`` = the trainer's global step (as in the CSV)."""
+    from wandb.proto import wandb_internal_pb2  # here: importing wandb costs seconds
+
     rows = []
     for payload in record_payloads(run_file):
         record = wandb_internal_pb2.Record()

@@ -13,14 +13,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bailong.config import DTYPES
-from bailong.eval.chat import chat_loop
-from bailong.eval.generate import CHAT_TEMPLATES, GenerationSettings
-from bailong.model.reload import load_trained
+from bailong.config import CHAT_TEMPLATES, DTYPES
+from bailong.known_noise import silence_known_noise
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bailong-chat", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="bailong-chat",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog=__doc__.split("\n\n", 1)[1].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("model_path", help="a train run dir, its adapter/ dir, or an HF model dir")
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--temperature", type=float, default=0.7)
@@ -35,12 +38,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.eval.chat import chat_loop  # torch, transformers, peft: seconds
+    from bailong.eval.generate import GenerationSettings
+    from bailong.model.reload import load_trained
+
     quantize = False if args.no_quantize else None
     lm = load_trained(args.model_path, quantize=quantize, dtype=args.dtype)
     settings = GenerationSettings(
         args.max_new_tokens, args.temperature, args.top_p, args.repetition_penalty
     )
     template = args.template or lm.chat_template
+    print(
+        f"bailong-chat: {args.model_path} ({template} chat format). Type a message and press "
+        "Enter; /reset starts a new conversation, /exit or Ctrl-D quits.",
+        flush=True,
+    )
     chat_loop(lm.model, lm.tokenizer, template, settings, sys.stdin, sys.stdout, args.system)
 
 

@@ -1,22 +1,30 @@
-"""``bailong-compare``: initial-loss comparison of a sweep's jobs (PNG + Markdown/CSV table).
+"""``bailong-compare``: compare the loss curves of a sweep's jobs (PNG + Markdown/CSV table).
 
-bailong-compare logs/train/multiruns/2026-11-22_10-00-00 --tokens 20000 --threshold 6.5
+    bailong-compare logs/ablate_embedding_init_tiny/multiruns/<time> --tokens 15000 --threshold 10.5
+
+Nothing is extrapolated: a job that stopped before --tokens has an empty loss-at column and is
+named in a note; a --tokens beyond every job is refused; jobs that never reached --threshold
+are named with their lowest loss.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-
-from bailong.analysis.compare import plot_curves, summarize
-from bailong.analysis.runs import find_jobs
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bailong-compare", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="bailong-compare",
+        description=__doc__.split("\n\n")[0].strip("`").replace("``", ""),
+        epilog="Writes RUN_DIR/compare/loss_vs_tokens.png, summary.md and summary.csv.",
+    )
     p.add_argument("run_dir", type=Path, help="a Hydra multirun (or run) directory")
     p.add_argument("--tokens", type=float, default=float("inf"), help="first N tokens to compare")
     p.add_argument("--threshold", type=float, default=None, help="loss to reach (tokens-to-X)")
@@ -26,17 +34,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def print_table(frame) -> None:
-    table = Table(show_lines=False)
-    for col in frame.columns:
-        table.add_column(str(col))
-    for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    Console().print(table)
+def number(value: float | None, missing: str) -> str:
+    """A table cell: ``missing`` (why it is empty) for NaN/None, ``end`` for no token limit."""
+    if value is None or math.isnan(value):
+        return missing
+    if math.isinf(value):
+        return "end"
+    return f"{value:,.0f}" if float(value).is_integer() and abs(value) >= 100 else f"{value:.4g}"
+
+
+def results_table(
+    frame: pd.DataFrame, header: str, labels: list[str], args: argparse.Namespace
+) -> Table:
+    """The summary as a terminal table that fits 80 columns: the job column shows only what
+    differs between jobs, numbers are short, and empty cells say why they are empty."""
+    from rich.table import Table
+
+    from bailong.analysis.compare import REACHED, loss_column, threshold_column
+
+    columns = [
+        (REACHED, "tokens", "—"),
+        ("step0_val_loss", "val loss\nstep 0", "—"),
+        ("first_train_loss", "first\nloss", "—"),
+        (loss_column(args.tokens), f"loss at\n{number(args.tokens, '')} tok", "not reached"),
+    ]
+    if args.threshold is not None:
+        key = threshold_column(args.threshold)
+        columns.append((key, f"tokens to\n{args.threshold:g}", "never"))
+    table = Table(show_lines=False, pad_edge=False)
+    table.add_column(header, no_wrap=True)
+    table.add_column("status")
+    for _, title, _ in columns:
+        table.add_column(title, justify="right")
+    for label, row in zip(labels, frame.to_dict("records"), strict=True):
+        table.add_row(label, row["status"], *[number(row[key], gap) for key, _, gap in columns])
+    return table
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # here, not at the top: pandas and rich are a second of --help otherwise
+    from rich.console import Console
+
+    from bailong.analysis.compare import comparison_notes, furthest_tokens, plot_curves, summarize
+    from bailong.analysis.runs import find_jobs, varying_keys
+
     if not args.run_dir.is_dir():
         raise SystemExit(f"bailong-compare: {args.run_dir} is not a directory")
     jobs = find_jobs(args.run_dir)
@@ -44,18 +86,40 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"bailong-compare: no Hydra jobs (.hydra/overrides.yaml) under {args.run_dir}"
         )
+    frame = summarize(jobs, args.tokens, args.threshold, args.metric, args.smooth)
+    furthest = furthest_tokens(frame)
+    if not math.isinf(args.tokens) and not furthest >= args.tokens:
+        reached = (
+            "no job logged a curve"
+            if math.isnan(furthest)
+            else f"the longest reached {furthest:,.0f}; use --tokens {furthest:.0f} or less"
+        )
+        raise SystemExit(
+            f"bailong-compare: --tokens {args.tokens:,.0f} is beyond every job: {reached}"
+        )
     out = args.out or args.run_dir / "compare"
     out.mkdir(parents=True, exist_ok=True)
-    frame = summarize(jobs, args.tokens, args.threshold, args.metric, args.smooth)
     frame.to_csv(out / "summary.csv", index=False)
     (out / "summary.md").write_text(
         frame.to_markdown(index=False, floatfmt=".4g") + "\n", encoding="utf-8"
     )
-    png = plot_curves(jobs, args.tokens, out / "loss_vs_tokens.png", args.metric, args.smooth)
-    print_table(frame)
-    failed = [j for j in jobs if j.failed]
-    for job in failed:
-        print(f"FAILED job {job.label}: {job.failure}")
+    png = plot_curves(
+        jobs, args.tokens, out / "loss_vs_tokens.png", args.metric, args.smooth,
+        threshold=args.threshold,
+    )  # fmt: skip
+    header, labels = varying_keys(jobs)
+    console = Console()
+    console.print(results_table(frame, header, labels, args))
+    for note in comparison_notes(frame, args.tokens, args.threshold):
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for job in jobs:
+        if job.failed:
+            console.print(
+                f"FAILED job {job.label}: {job.failure}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     print(f"wrote {png}, {out / 'summary.md'}, {out / 'summary.csv'}")
 
 

@@ -1,6 +1,6 @@
 """``bailong-data``: check a data config before training on it.
 
-    bailong-data                                  # the default mix (bundled sample corpus)
+    bailong-data                                  # the default mix: shares, counts, 2 blocks
     bailong-data data=shared_zh_en                # realized token shares of a pretraining mix
     bailong-data data=sft_sample --examples 2     # rendered SFT examples with the loss mask
     bailong-data data=shared_sft data.chat.template=tokenizer tokenizer=...
@@ -20,16 +20,25 @@ from rich.console import Console
 from rich.table import Table
 
 from bailong.conf_dir import conf_dir
-from bailong.config import validate_train_config
-from bailong.data.report import show_loss_mask, summarize
-from bailong.training.run import build_tokenizer
+from bailong.config import ConfigError, validate_train_config
+from bailong.known_noise import silence_known_noise
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bailong-data", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="bailong-data",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog=__doc__.split("\n\n", 1)[1].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=sft_sample")
     parser.add_argument("--split", default="train", choices=["train", "val"])
-    parser.add_argument("--examples", type=int, default=2, help="SFT examples to render")
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=2,
+        help="SFT examples (or packed pretraining blocks) to show",
+    )
     return parser.parse_args(argv)
 
 
@@ -39,7 +48,14 @@ def main(argv: list[str] | None = None) -> None:
         cfg = compose(config_name="train", overrides=args.overrides)
     with open_dict(cfg):
         cfg.paths.output_dir = "."  # nothing is written; the Hydra run dir does not exist here
-    settings = validate_train_config(cfg)
+    try:
+        settings = validate_train_config(cfg)
+    except ConfigError as err:  # one line, as the Hydra apps print it
+        raise SystemExit(f"bailong-data: config error: {err}") from None
+    silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.data.report import show_loss_mask, summarize  # transformers: seconds
+    from bailong.training.run import build_tokenizer
+
     tokenizer = build_tokenizer(settings)
     summary = summarize(settings, tokenizer, args.split)
     report = summary.report
@@ -72,9 +88,14 @@ def main(argv: list[str] | None = None) -> None:
     console.print(removed)
 
     for i, (ids, labels) in enumerate(summary.examples[: args.examples]):
-        trained = sum(label != -100 for label in labels)
-        console.rule(f"example {i}: {len(ids)} tokens, {trained} with loss in {{+ … +}}")
-        console.print(show_loss_mask(ids, labels, tokenizer), markup=False, highlight=False)
+        if settings.data.kind == "sft":
+            trained = sum(label != -100 for label in labels)
+            console.rule(f"example {i}: {len(ids)} tokens, {trained} with loss in {{+ … +}}")
+            text = show_loss_mask(ids, labels, tokenizer)
+        else:
+            console.rule(f"block {i}: {len(ids)} tokens, all with loss")
+            text = tokenizer.decode(ids, skip_special_tokens=False)
+        console.print(text, markup=False, highlight=False)
 
 
 if __name__ == "__main__":

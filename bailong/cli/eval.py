@@ -1,4 +1,5 @@
-"""``bailong-eval``: score a trained run (or a Hugging Face model dir) on one benchmark.
+"""``bailong-eval``: score a trained run (or a Hugging Face model dir) on one benchmark:
+bits per character and perplexity per language, multiple choice (TMMLU), or MT-Bench-TW.
 
     bailong-eval model_path=logs/train/runs/<run>                      # bits per char, ppl
     bailong-eval model_path=<run> eval=tmmlu eval.multiple_choice.k_shot=5
@@ -16,10 +17,14 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.outputs import report_outputs, to_job_log
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_eval_config
-from bailong.eval.run import evaluate
+from bailong.known_noise import silence_known_noise
 from bailong.training.task import run_task
+
+PROG = "bailong-eval"
 
 
 def print_results(metrics: dict[str, float], title: str) -> None:
@@ -32,11 +37,23 @@ def print_results(metrics: dict[str, float], title: str) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="eval")
-def main(cfg: DictConfig) -> None:
-    settings = validate_eval_config(cfg)
+def hydra_main(cfg: DictConfig) -> None:
+    with one_line_config_errors(PROG):
+        settings = validate_eval_config(cfg)
+    silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.eval.run import evaluate  # torch, transformers, peft: seconds
+
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     metrics = run_task(lambda: evaluate(settings, output_dir), output_dir)
-    print_results(metrics, f"{settings.eval.kind}: {settings.model_path}")
+    title = f"{settings.eval.kind}: {settings.model_path}"
+    print_results(metrics, title)
+    to_job_log(f"{title}: " + ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()))
+    report_outputs(PROG, output_dir, ["results.json", "answers", "judgments"])
+
+
+def main() -> None:
+    answer_help(PROG, __doc__, "eval")
+    hydra_main()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """``bailong-export``: merge a trained run's LoRA into a full-precision base and save a plain
 Hugging Face model directory (weights + extended tokenizer) that loads without peft/bailong.
 
+
     bailong-export logs/train/runs/<run> exported/bailong-7b --dtype bfloat16
     bailong-export <run> out --base original     # merge into the original (unquantized) weights
 """
@@ -9,13 +10,20 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
-from bailong.config import DTYPES
-from bailong.model.export import EXPORT_BASES, export_run
+from bailong.cli.outputs import report_outputs
+from bailong.config import DTYPES, EXPORT_BASES
+from bailong.known_noise import silence_known_noise
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bailong-export", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="bailong-export",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog=__doc__.split("\n\n")[1].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("run", help="a train run dir or its adapter/ dir")
     parser.add_argument("out_dir", help="where to write the merged model (new or empty)")
     parser.add_argument("--dtype", choices=DTYPES, default="bfloat16")
@@ -30,8 +38,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    out = export_run(args.run, args.out_dir, base=args.base, dtype=args.dtype)
-    print(f"exported {args.run} → {out} ({args.dtype}, merged into the {args.base} base)")
+    silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.model.export import export_run  # torch, transformers, peft: seconds
+
+    out = Path(export_run(args.run, args.out_dir, base=args.base, dtype=args.dtype))
+    print(f"exported {args.run} ({args.dtype}, LoRA merged into the {args.base} base)")
+    report_outputs("bailong-export", out, sorted(p.name for p in out.iterdir()))
 
 
 if __name__ == "__main__":

@@ -1,29 +1,44 @@
-"""``bailong-extend-tokenizer``: train a Traditional Chinese BPE model and append it to Llama 2's.
+"""``bailong-extend-tokenizer``: train a Traditional Chinese BPE model and append its new
+pieces to Llama 2's SentencePiece tokenizer (append-only: every original id is unchanged).
 
-bailong-extend-tokenizer            # shared zh_tw corpora → 59,241 pieces
-bailong-extend-tokenizer merge.max_added=null spm.vocab_size=8000
-bailong-extend-tokenizer corpus.files=[my_zh.txt] corpus.opencc=s2twp output_dir=out/tok
-bailong-extend-tokenizer addition_model=chinese_sp.model merge.mode=append_all \
-    merge.score_policy=zero merge.cjk_only=false merge.max_added=null   # Chinese-LLaMA's merge
+    bailong-extend-tokenizer            # shared zh_tw corpora → 59,241 pieces
+    bailong-extend-tokenizer merge.max_added=null spm.vocab_size=8000
+    bailong-extend-tokenizer corpus.files=[my_zh.txt] corpus.opencc=s2twp output_dir=out/tok
+    bailong-extend-tokenizer addition_model=chinese_sp.model merge.mode=append_all \
+        merge.score_policy=zero merge.cjk_only=false merge.max_added=null   # Chinese-LLaMA's merge
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import hydra
 from omegaconf import DictConfig
 
+from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_extend_tokenizer_config
-from bailong.tokenizer.extend import extend_tokenizer
-from bailong.tokenizer.report import print_report
+
+PROG = "bailong-extend-tokenizer"
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="extend_tokenizer")
-def main(cfg: DictConfig) -> None:
-    settings = validate_extend_tokenizer_config(cfg)
+def hydra_main(cfg: DictConfig) -> None:
+    with one_line_config_errors(PROG):
+        settings = validate_extend_tokenizer_config(cfg)
+    from bailong.tokenizer.extend import extend_tokenizer  # sentencepiece, transformers
+    from bailong.tokenizer.report import print_report
+
     report = extend_tokenizer(settings)
     print_report(report)
-    print(f"extended tokenizer written to {settings.output_dir}")
+    out = Path(settings.output_dir)
+    report_outputs(PROG, out, ["tokenizer.model", "tokenizer.json", "report.json"])
+
+
+def main() -> None:
+    answer_help(PROG, __doc__, "extend_tokenizer")
+    hydra_main()
 
 
 if __name__ == "__main__":

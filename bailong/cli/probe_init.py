@@ -15,18 +15,31 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_probe_config
-from bailong.embeddings.probe_run import print_table, run_probe, write_json
+from bailong.known_noise import silence_known_noise
+
+PROG = "bailong-probe-init"
 
 
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="probe_init")
-def main(cfg: DictConfig) -> None:
-    settings = validate_probe_config(cfg)
+def hydra_main(cfg: DictConfig) -> None:
+    with one_line_config_errors(PROG):
+        settings = validate_probe_config(cfg)
+    silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.embeddings.probe_run import print_table, run_probe, write_json  # torch: seconds
+
     rows = run_probe(settings)
     print_table(rows)
     out = write_json(rows, Path(HydraConfig.get().runtime.output_dir) / "probe_init.json")
-    print(f"wrote {out}")
+    report_outputs(PROG, out.parent, [out.name])
+
+
+def main() -> None:
+    answer_help(PROG, __doc__, "probe_init")
+    hydra_main()
 
 
 if __name__ == "__main__":

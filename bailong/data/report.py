@@ -17,12 +17,13 @@ from bailong.data.pack import IGNORE_INDEX
 from bailong.data.sft import sft_examples
 
 TRAINED_OPEN, TRAINED_CLOSE = "{+", "+}"
+MAX_EXAMPLES = 8  # examples or blocks kept for display
 
 
 @dataclass
 class SplitSummary:
     report: DataReport
-    examples: list[tuple[list[int], list[int]]]  # SFT only: a few rendered examples
+    examples: list[tuple[list[int], list[int]]]  # a few rendered SFT examples or packed blocks
 
 
 def summarize(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase, split: str) -> SplitSummary:
@@ -30,8 +31,9 @@ def summarize(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase, split: str) 
     if cfg.data.kind == "sft":
         examples, report = sft_examples(cfg.data, tokenizer, cfg.seed, split)
         return SplitSummary(report, examples)
-    _, report = pretrain_blocks(cfg.data, tokenizer, cfg.seed, split)
-    return SplitSummary(report, [])
+    blocks, report = pretrain_blocks(cfg.data, tokenizer, cfg.seed, split)
+    # every token of a pretraining block carries loss: labels are the ids
+    return SplitSummary(report, [(row.tolist(), row.tolist()) for row in blocks[:MAX_EXAMPLES]])
 
 
 def show_loss_mask(ids: list[int], labels: list[int], tokenizer: PreTrainedTokenizerBase) -> str:

@@ -20,11 +20,9 @@ from pathlib import Path
 from peft import PeftModel
 from transformers import AutoTokenizer, PreTrainedModel
 
-from bailong.config import ConfigError
+from bailong.config import EXPORT_BASES, ConfigError
 from bailong.model.load import torch_dtype
 from bailong.model.reload import RunRecord, find_adapter_dir, load_base_for_run
-
-EXPORT_BASES = ("dequantized", "original")
 
 
 def merged_model(

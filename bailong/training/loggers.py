@@ -37,6 +37,8 @@ def build_wandb_logger(
     job_type: str,
     config: dict[str, Any],
 ) -> WandbLogger:
+    import wandb  # here: only runs that log to W&B pay for the import
+
     mode = wandb_mode(cfg.get("mode"))
     os.environ["WANDB_MODE"] = mode
     logger = WandbLogger(
@@ -49,7 +51,12 @@ def build_wandb_logger(
         save_dir=str(output_dir),
         mode=mode,
         config=redact(config),
+        # no 28-line run history/summary per job at the end (the CSV and W&B hold it all)
+        settings=wandb.Settings(quiet=True),
     )
+    # Lightning always passes anonymous=None, for which wandb prints "The anonymous setting
+    # has no effect"; the setting is deprecated, so leaving it out changes nothing else.
+    logger._wandb_init.pop("anonymous", None)
     experiment = logger.experiment
     experiment.define_metric("train/tokens_seen")
     experiment.define_metric("train/*", step_metric="train/tokens_seen")

@@ -7,7 +7,6 @@ by the CLI). Nothing here reads Hydra state, so tests and notebooks call it dire
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +27,12 @@ from bailong.tokenizer.byte_level import sample_byte_level_dir
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
+from bailong.training.context import RunContext
 from bailong.training.global_batch import log_global_batch
 from bailong.training.loggers import build_loggers
+from bailong.training.run_log import log_checkpoint_plan, log_vocabulary
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
-
-
-@dataclass
-class RunContext:
-    """Where a job writes and how its runs are named/grouped in the loggers."""
-
-    output_dir: Path
-    run_name: str = "train"
-    group: str = "train"
 
 
 def cache_dir(cfg: TrainConfig) -> Path:
@@ -68,9 +60,11 @@ def build_model(
     ``lora.enabled`` is false; the vocabulary must cover the tokenizer."""
     vocab_size = base_vocab_size(cfg.embedding_init, tokenizer)
     base = load_base_model(cfg.model, cfg.quantization, vocab_size, cache_dir(cfg))
+    report = None
     if cfg.embedding_init.method != "none":  # vocabulary extension (bailong.embeddings)
-        extend_embeddings(base, tokenizer, cfg.embedding_init)
+        report = extend_embeddings(base, tokenizer, cfg.embedding_init)
     rows = base.get_input_embeddings().num_embeddings
+    log_vocabulary(report, rows)
     if rows < len(tokenizer):
         raise ConfigError(
             f"tokenizer has {len(tokenizer)} tokens but the model's embedding has {rows} rows; "
@@ -103,6 +97,7 @@ def build_trainer(cfg: TrainConfig, ctx: RunContext, resuming: bool = False) -> 
         logger=loggers or False,
         callbacks=build_callbacks(cfg.callbacks, ctx.output_dir),
         enable_checkpointing=cfg.callbacks.checkpoint.enabled,
+        enable_progress_bar=cfg.callbacks.progress_bar != "none",
         plugins=[AtomicCheckpointIO()],
         default_root_dir=str(ctx.output_dir),
     )
@@ -113,6 +108,7 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True)
     tokenizer = build_tokenizer(cfg)
     model = build_model(cfg, tokenizer)
+    log_checkpoint_plan(model, cfg.callbacks.checkpoint)
     datamodule = build_datamodule(cfg.data, tokenizer, cfg.seed)
     module = CausalLMModule(model, cfg.optim)
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)

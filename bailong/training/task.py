@@ -9,6 +9,7 @@ Hydra: name = the job's overrides, group = the sweep directory.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +19,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from bailong.training.context import RunContext
+from bailong.training.markers import FAILED_MARKER
 from bailong.training.redact import holds_secret, scrub_files, secret_override_values
-from bailong.training.run import RunContext
-
-FAILED_MARKER = "FAILED"
 
 
 def hydra_context(task_name: str) -> RunContext:
@@ -48,9 +48,8 @@ def run_task(
             (output_dir / FAILED_MARKER).write_text(traceback.format_exc(), encoding="utf-8")
         raise
     finally:
-        import wandb
-
-        if wandb.run is not None:
+        wandb = sys.modules.get("wandb")  # never imported: no run to close (and no 2 s import)
+        if wandb is not None and wandb.run is not None:
             wandb.finish()
 
 
