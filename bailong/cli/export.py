@@ -25,12 +25,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="dequantized",
         help="dequantized: the 4-bit weights training saw (default); original: unquantized",
     )
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="run Python code shipped with the model/tokenizer (never taken from the run dir)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    out = export_run(args.run, args.out_dir, base=args.base, dtype=args.dtype)
+    out = export_run(
+        args.run,
+        args.out_dir,
+        base=args.base,
+        dtype=args.dtype,
+        trust_remote_code=args.trust_remote_code,
+    )
     print(f"exported {args.run} → {out} ({args.dtype}, merged into the {args.base} base)")
 
 
