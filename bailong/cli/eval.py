@@ -1,9 +1,9 @@
 """``bailong-eval``: score a trained run (or a Hugging Face model dir) on one benchmark.
 
-    bailong-eval model_path=logs/train/runs/<run>                      # bits per char, ppl
-    bailong-eval model_path=<run> eval=tmmlu eval.multiple_choice.k_shot=5
-    bailong-eval model_path=<run> eval=mt_bench_tw eval.generation.judge.enabled=true
-    bailong-eval -m model_path=<run>,/models/Llama-2-7b-hf eval=perplexity,tmmlu
+bailong-eval model_path=logs/train/runs/<run>                      # bits per char, ppl
+bailong-eval model_path=<run> eval=tmmlu eval.multiple_choice.k_shot=5
+bailong-eval model_path=<run> eval=mt_bench_tw eval.generation.judge.enabled=true
+bailong-eval -m model_path=<run>,/models/Llama-2-7b-hf eval=perplexity,tmmlu
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from bailong.cli.refuse_secrets import refuse_secret_arguments
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_eval_config
 from bailong.eval.run import evaluate
@@ -31,12 +32,18 @@ def print_results(metrics: dict[str, float], title: str) -> None:
     Console().print(table)
 
 
+@refuse_secret_arguments
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="eval")
 def main(cfg: DictConfig) -> None:
-    settings = validate_eval_config(cfg)
     output_dir = Path(HydraConfig.get().runtime.output_dir)
-    metrics = run_task(lambda: evaluate(settings, output_dir), output_dir)
-    print_results(metrics, f"{settings.eval.kind}: {settings.model_path}")
+
+    def job() -> dict[str, float]:
+        # inside run_task, which first scrubs secrets from the configs Hydra saved
+        settings = validate_eval_config(cfg)
+        return evaluate(settings, output_dir)
+
+    metrics = run_task(job, output_dir)
+    print_results(metrics, f"{cfg.eval.kind}: {cfg.model_path}")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from bailong.training.redact import holds_secret, scrub_files, secret_override_values
+from bailong.training.redact import scrub_files, secret_override_values, secret_values
 from bailong.training.run import RunContext
 
 FAILED_MARKER = "FAILED"
@@ -54,26 +53,12 @@ def run_task(
             wandb.finish()
 
 
-def secret_values(value: Any) -> list[str]:
-    """The literal values under credential-like keys anywhere in a nested config."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if holds_secret(key, item):
-                found.append(str(item))
-            else:
-                found.extend(secret_values(item))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(secret_values(item))
-    return found
-
-
 def scrub_saved_hydra_config() -> None:
     """Redact secrets from ``<output_dir>/.hydra/*.yaml``, which Hydra writes before the job.
 
     Validation rejects a job whose config holds a literal secret, but by then Hydra has saved
-    its config, overrides and ``override_dirname``; this removes the values from those files.
+    its config, overrides and ``override_dirname``; this removes the values from those files,
+    and from a sweep's ``multirun.yaml`` (the composed config, saved before the first job).
     """
     hc = HydraConfig.get()
     if hc.output_subdir is None:
@@ -84,6 +69,8 @@ def scrub_saved_hydra_config() -> None:
     if saved.is_file():
         secrets += secret_values(OmegaConf.to_container(OmegaConf.load(saved), resolve=False))
     scrub_files(folder, secrets)
+    if hc.mode == RunMode.MULTIRUN:
+        scrub_files(Path(hc.sweep.dir), secrets)
 
 
 def optimized_metric(metrics: dict[str, float], name: str | None) -> float | None:
