@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from bailong.cli.early_checks import secret_override_keys
 from bailong.cli.eval import main as eval_main
-from bailong.cli.refuse_secrets import secret_override_keys
 from bailong.cli.train import main as train_main
 from bailong.model.reload import write_run_record
 from bailong.training.redact import looks_secret

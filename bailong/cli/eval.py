@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from bailong.cli.refuse_secrets import refuse_secret_arguments
+from bailong.cli.early_checks import check_command_line
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_eval_config
 from bailong.eval.run import evaluate
@@ -32,7 +32,7 @@ def print_results(metrics: dict[str, float], title: str) -> None:
     Console().print(table)
 
 
-@refuse_secret_arguments
+@check_command_line
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="eval")
 def main(cfg: DictConfig) -> None:
     output_dir = Path(HydraConfig.get().runtime.output_dir)

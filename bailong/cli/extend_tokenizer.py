@@ -12,14 +12,14 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from bailong.cli.refuse_secrets import refuse_secret_arguments
+from bailong.cli.early_checks import check_command_line
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_extend_tokenizer_config
 from bailong.tokenizer.extend import extend_tokenizer
 from bailong.tokenizer.report import print_report
 
 
-@refuse_secret_arguments
+@check_command_line
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="extend_tokenizer")
 def main(cfg: DictConfig) -> None:
     settings = validate_extend_tokenizer_config(cfg)

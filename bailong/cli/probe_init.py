@@ -15,13 +15,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from bailong.cli.refuse_secrets import refuse_secret_arguments
+from bailong.cli.early_checks import check_command_line
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_probe_config
 from bailong.embeddings.probe_run import print_table, run_probe, write_json
 
 
-@refuse_secret_arguments
+@check_command_line
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="probe_init")
 def main(cfg: DictConfig) -> None:
     settings = validate_probe_config(cfg)

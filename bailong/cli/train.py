@@ -10,7 +10,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from bailong.cli.refuse_secrets import refuse_secret_arguments
+from bailong.cli.early_checks import check_command_line
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_train_config
 from bailong.training.run import train
@@ -18,7 +18,7 @@ from bailong.training.sweep_launch import check_sweep_launch
 from bailong.training.task import hydra_context, optimized_metric, run_task
 
 
-@refuse_secret_arguments
+@check_command_line
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     def job() -> dict[str, float]:
