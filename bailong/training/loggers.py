@@ -37,8 +37,8 @@ def build_wandb_logger(
     job_type: str,
     config: dict[str, Any],
 ) -> WandbLogger:
+    # passed to this run only: writing it to os.environ would carry it into the next sweep job
     mode = wandb_mode(cfg.get("mode"))
-    os.environ["WANDB_MODE"] = mode
     logger = WandbLogger(
         project=cfg.get("project", "bailong"),
         entity=cfg.get("entity"),
