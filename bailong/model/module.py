@@ -28,6 +28,10 @@ class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
+class NonFiniteWeightsError(RuntimeError):
+    """A trainable tensor became NaN or infinite: such weights are never saved."""
+
+
 class CausalLMModule(L.LightningModule):
     def __init__(self, model: PeftModel | PreTrainedModel, optim: OptimConfig) -> None:
         super().__init__()
@@ -43,6 +47,17 @@ class CausalLMModule(L.LightningModule):
         """Exactly the tensors that train (LightningModule naming, as in checkpoints)."""
         names = {n for n, p in self.named_parameters() if p.requires_grad}
         return {k: v for k, v in self.state_dict().items() if k in names}
+
+    def check_finite_weights(self, what: str) -> None:
+        """Raise before ``what`` is saved when a trainable tensor holds NaN or inf (a run whose
+        every batch was then skipped as non-finite would otherwise end "successfully")."""
+        bad = [k for k, v in self.trainable_state_dict().items() if not torch.isfinite(v).all()]
+        if bad:
+            raise NonFiniteWeightsError(
+                f"{len(bad)} trainable tensors (e.g. {bad[:3]}) are NaN or infinite at global "
+                f"step {self.global_step} ({self.skipped_batches} batches skipped as non-finite "
+                f"so far); {what} was not saved: lower optim.lr or check the data"
+            )
 
     def on_fit_start(self) -> None:
         """Every module trains: ``from_pretrained`` returns the model in ``eval()``, and Lightning
@@ -136,6 +151,7 @@ class CausalLMModule(L.LightningModule):
         }
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_finite_weights("the checkpoint")
         checkpoint["state_dict"] = self.trainable_state_dict()
         checkpoint["bailong"] = {
             "tokens_seen": self.tokens_seen,

@@ -10,6 +10,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressB
 from bailong.config import CallbacksConfig
 from bailong.training.heldout_bpc import HeldoutBpcCallback
 from bailong.training.rng_state import RngStateCallback
+from bailong.training.sigterm import CheckpointOnSigterm
 
 
 def checkpoint_dir(output_dir: Path) -> Path:
@@ -20,6 +21,7 @@ def build_callbacks(cfg: CallbacksConfig, output_dir: Path) -> list[Callback]:
     callbacks: list[Callback] = []
     if cfg.checkpoint.enabled:
         callbacks.append(RngStateCallback())
+        callbacks.append(CheckpointOnSigterm(checkpoint_dir(output_dir)))
         callbacks.append(
             ModelCheckpoint(
                 dirpath=str(checkpoint_dir(output_dir)),

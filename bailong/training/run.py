@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from peft import PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -30,6 +31,7 @@ from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from bailong.training.global_batch import log_global_batch
 from bailong.training.loggers import build_loggers
+from bailong.training.sigterm import CheckpointOnSigterm, Terminated
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
 
@@ -122,7 +124,13 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     log_global_batch(trainer, cfg.data)
     if cfg.validate_before_fit and ckpt_path is None:
         trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException:
+        saved = [c.saved for c in trainer.callbacks if isinstance(c, CheckpointOnSigterm)]
+        raise Terminated(trainer.global_step, next(iter(saved), None)) from None
+    if cfg.save_adapter:
+        module.check_finite_weights("the trained model")
     if cfg.save_adapter and trainer.is_global_zero and not cfg.lora.enabled:
         # a plain Hugging Face model that model.name_or_path (and tokenizer.name_or_path) load
         model.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))
