@@ -9,6 +9,7 @@ SIGKILL cannot clean up, so a resumed run removes such leftovers first. Loading 
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +19,8 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 TMP_SUFFIX = ".tmp"
+# how torch.save's zip writer words a failed write (a full disk among others)
+TORCH_WRITE_FAILURES = ("inline_container", "PytorchStreamWriter")
 
 
 class CheckpointWriteError(OSError):
@@ -40,6 +43,16 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
         raise CheckpointWriteError(
             err.errno,
             f"saving checkpoint {target} failed: {err.strerror or err} "
+            "(the previous checkpoint there, if any, is untouched)",
+        ) from err
+    except RuntimeError as err:
+        Path(tmp_name).unlink(missing_ok=True)
+        if not any(mark in str(err) for mark in TORCH_WRITE_FAILURES):
+            raise
+        # torch's zip writer reports a full disk as "[enforce fail at inline_container.cc]"
+        raise CheckpointWriteError(
+            errno.EIO,
+            f"saving checkpoint {target} failed: {err} (is the disk full?) "
             "(the previous checkpoint there, if any, is untouched)",
         ) from err
     except BaseException:

@@ -2,7 +2,8 @@
 
 It always closes the W&B run (so a multirun gives one W&B run per job rather than one merged
 run), records a failure to ``<output_dir>/FAILED`` before re-raising (so a sweep's summary
-can report which jobs failed while the others keep their results), scrubs secrets from the
+can report which jobs failed while the others keep their results) and removes it when the job
+succeeds (a resumed run that finished is not a failed one), scrubs secrets from the
 config files Hydra saved before the job started, and derives the run's name and group from
 Hydra: name = the job's overrides, group = the sweep directory.
 """
@@ -40,7 +41,7 @@ def run_task(
         if output_dir is None:
             output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        return job()
+        metrics = job()
     except BaseException:
         if output_dir is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -51,6 +52,9 @@ def run_task(
 
         if wandb.run is not None:
             wandb.finish()
+    if output_dir is not None:  # a resumed run that now succeeded is no longer a failed one
+        (output_dir / FAILED_MARKER).unlink(missing_ok=True)
+    return metrics
 
 
 def scrub_saved_hydra_config() -> None:
