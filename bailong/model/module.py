@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -19,6 +20,7 @@ from peft import PeftModel
 from transformers import PreTrainedModel
 
 from bailong.config import NonFinitePolicy, OptimConfig
+from bailong.training.checkpoint_io import CheckpointReadError
 from bailong.training.optim import build_optimizer, build_scheduler
 
 log = logging.getLogger(__name__)
@@ -159,14 +161,20 @@ class CausalLMModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        expected = set(self.trainable_state_dict())
-        saved = set(checkpoint["state_dict"])
-        if saved != expected:
-            missing, unexpected = sorted(expected - saved)[:5], sorted(saved - expected)[:5]
-            raise ValueError(
-                "checkpoint does not match this config's trainable parameters "
-                f"(missing e.g. {missing}, unexpected e.g. {unexpected}); resume with the same "
-                "model/lora/tokenizer settings it was saved with"
+        own = self.trainable_state_dict()
+        saved = checkpoint["state_dict"]
+        missing, unexpected = sorted(set(own) - set(saved))[:5], sorted(set(saved) - set(own))[:5]
+        resized = [
+            f"{k}: {tuple(saved[k].shape)} saved, {tuple(v.shape)} here"
+            for k, v in own.items()
+            if k in saved and saved[k].shape != v.shape
+        ][:3]
+        if missing or unexpected or resized:
+            raise CheckpointReadError(
+                Path(str(self.trainer.ckpt_path)),
+                "it was saved with other model/lora/tokenizer settings than this config's "
+                f"(missing e.g. {missing}, unexpected e.g. {unexpected}, resized e.g. {resized}); "
+                "resume with the settings it was saved with",
             )
         state = checkpoint.get("bailong", {})
         self.tokens_seen = int(state.get("tokens_seen", 0))

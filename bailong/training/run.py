@@ -86,7 +86,7 @@ def build_model(
 def resolve_ckpt_path(cfg: TrainConfig, output_dir: Path) -> str | None:
     if cfg.ckpt_path == "last":
         last = checkpoint_dir(output_dir) / "last.ckpt"
-        return str(last) if last.is_file() else None
+        return str(last) if last.exists() else None  # a directory there fails, not restarts
     return cfg.ckpt_path
 
 
@@ -118,8 +118,8 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     datamodule = build_datamodule(cfg.data, tokenizer, cfg.seed)
     module = CausalLMModule(model, cfg.optim)
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
-    if ckpt_path is not None:  # a killed save may have left a temp file beside the checkpoints
-        remove_partial_writes(checkpoint_dir(ctx.output_dir))
+    # a save killed midway (even the first one) leaves a temp file beside the checkpoints
+    remove_partial_writes(checkpoint_dir(ctx.output_dir))
     trainer = build_trainer(cfg, ctx, resuming=ckpt_path is not None)
     log_global_batch(trainer, cfg.data)
     if cfg.validate_before_fit and ckpt_path is None:
