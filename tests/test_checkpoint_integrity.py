@@ -101,3 +101,18 @@ def test_a_first_save_killed_midway_leaves_no_temp_file_behind(tmp_path: Path) -
     train(cfg, RunContext(output_dir=tmp_path))
     assert not leftover.exists()
     assert torch.load(ckpts / "last.ckpt", weights_only=True)["global_step"] == 1
+
+
+@pytest.mark.parametrize("how", ["copied", "moved"])
+def test_a_copied_or_moved_run_resumes_from_and_updates_its_own_last_checkpoint(
+    finished_run: Path, tmp_path: Path, how: str
+) -> None:
+    source = tmp_path / "original"
+    shutil.copytree(finished_run, source)
+    run = tmp_path / "elsewhere" / "run"
+    (shutil.copytree if how == "copied" else shutil.move)(source, run)
+    resume(run)  # keep=2: steps 3 and 6 were kept, step 9 now replaces step 3
+    ckpts = run / "checkpoints"
+    kept = sorted(p.name for p in ckpts.glob("*.ckpt"))
+    assert kept == ["last.ckpt", "step-000006.ckpt", "step-000009.ckpt"]
+    assert torch.load(ckpts / "last.ckpt", weights_only=True)["global_step"] == 9

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressBar
 
 from bailong.config import CallbacksConfig
 from bailong.training.heldout_bpc import HeldoutBpcCallback
+from bailong.training.relocatable_checkpoint import RelocatableCheckpoint
 from bailong.training.rng_state import RngStateCallback
 from bailong.training.sigterm import CheckpointOnSigterm
 
@@ -23,7 +24,7 @@ def build_callbacks(cfg: CallbacksConfig, output_dir: Path) -> list[Callback]:
         callbacks.append(RngStateCallback())
         callbacks.append(CheckpointOnSigterm(checkpoint_dir(output_dir)))
         callbacks.append(
-            ModelCheckpoint(
+            RelocatableCheckpoint(
                 dirpath=str(checkpoint_dir(output_dir)),
                 filename="step-{step:06d}",
                 auto_insert_metric_name=False,
