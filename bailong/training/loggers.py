@@ -19,6 +19,8 @@ from lightning.pytorch.utilities import rank_zero_only
 from bailong.training.redact import redact
 from bailong.training.safe_paths import inside_output_dir
 
+CARRIED_METRICS = ".metrics.carried.csv"  # a resumed run's earlier rows, while it starts up
+
 
 def wandb_mode(requested: str | None) -> str:
     """Explicit mode wins; else WANDB_MODE; else online only when an API key is configured."""
@@ -62,19 +64,31 @@ def build_csv_logger(output_dir: Path, name: str, resuming: bool) -> CSVLogger:
 
     Lightning deletes an existing metrics file when a new logger opens the folder; a resumed
     run instead carries the earlier rows over so one file holds the whole curve (readers keep
-    the last row per step: steps between the checkpoint and a kill are logged twice).
+    the last row per step: steps between the checkpoint and a kill are logged twice). The
+    earlier rows are first moved aside (an atomic rename to ``.metrics.carried.csv``), then
+    written back merged before training goes on, and only then is the carried file removed:
+    a second kill at any point of this start-up loses no row.
     """
     inside_output_dir(output_dir, name, "logger.csv.name")
     logger = CSVLogger(save_dir=str(output_dir), name=name, version="")
     metrics_file = Path(logger.log_dir) / "metrics.csv"
-    # Only rank 0 writes the file; on other ranks of a multi-process run `experiment` is a
-    # stand-in that has no rows to extend.
-    if resuming and metrics_file.is_file() and rank_zero_only.rank == 0:
-        with open(metrics_file, newline="", encoding="utf-8") as handle:
-            earlier = [
-                {k: v for k, v in row.items() if v != ""} for row in csv.DictReader(handle)
-            ]
-        logger.experiment.metrics.extend(earlier)
+    if rank_zero_only.rank != 0:
+        return logger  # only rank 0 writes the file; elsewhere `experiment` is a stand-in
+    carried = metrics_file.with_name(CARRIED_METRICS)
+    earlier: list[dict[str, Any]] = []
+    if resuming:
+        if metrics_file.is_file() and not carried.is_file():
+            os.replace(metrics_file, carried)
+        if carried.is_file():
+            with open(carried, newline="", encoding="utf-8") as handle:
+                earlier = [
+                    {k: v for k, v in row.items() if v != ""} for row in csv.DictReader(handle)
+                ]
+    experiment = logger.experiment  # deletes metrics.csv; the rows are safe in `carried`
+    if earlier:
+        experiment.metrics.extend(earlier)
+        experiment.save()
+    carried.unlink(missing_ok=True)
     return logger
 
 
