@@ -23,6 +23,7 @@ from pathlib import Path
 import sentencepiece as spm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from bailong.cache_entries import discard, usable_sentencepiece
 from bailong.tokenizer.hf import (
     InexactConversionError,
     conversion_problem,
@@ -51,8 +52,10 @@ def _sample_tokenizer_file(text_files: Sequence[Path], vocab_size: int, cache_di
     for path in sorted(text_files):
         digest.update(path.read_bytes())
     target = cache_dir / "tokenizers" / f"sample-{digest.hexdigest()[:16]}" / "tokenizer.model"
-    if target.is_file():
+    if usable_sentencepiece(target):
         return target
+    if target.exists():
+        discard(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         trained = train_sentencepiece(text_files, Path(tmp) / "tokenizer", vocab_size)
