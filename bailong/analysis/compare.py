@@ -55,8 +55,9 @@ def summarize(
     """One row per job: step-0 val loss, loss at ``tokens``, tokens to reach ``threshold``."""
     records = []
     for job in jobs:
-        record = {"job": job.label, "status": "failed" if job.failed else "ok"}
-        metrics = job.metrics()
+        metrics, problem = job.metrics(), job.metrics_problem
+        status = "failed" if job.failed else "damaged metrics" if problem else "ok"
+        record = {"job": job.label, "status": status}
         curve = loss_curve(metrics, metric, smooth) if metrics is not None else None
         record["step0_val_loss"] = step0_val_loss(metrics) if metrics is not None else math.nan
         record["first_train_loss"] = (
@@ -71,8 +72,8 @@ def summarize(
             record[f"tokens_to_{threshold:g}"] = (
                 float(hit["tokens"].iloc[0]) if hit is not None and len(hit) else math.nan
             )
-        if job.failed:
-            record["error"] = job.failure
+        if job.failed or problem:
+            record["error"] = "; ".join(e for e in (job.failure, problem) if e)
         records.append(record)
     return pd.DataFrame.from_records(records)
 

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     failed = [j for j in jobs if j.failed]
     for job in failed:
         print(f"FAILED job {job.label}: {job.failure}")
+    for job in jobs:
+        if problem := job.metrics_problem:
+            print(f"DAMAGED metrics of job {job.label}: {problem}")
     print(f"wrote {png}, {out / 'summary.md'}, {out / 'summary.csv'}")
 
 
