@@ -711,8 +711,11 @@ def to_schema(cfg: DictConfig) -> TrainConfig:
 
 def validate_train_config(cfg: DictConfig) -> TrainConfig:
     """The one door: a typed, checked TrainConfig, or a ConfigError naming what is wrong."""
+    from bailong.train_checks import check_train_ranges
+
     settings = to_schema(cfg)
     _check_values(settings)
+    check_train_ranges(settings)
     _check_device(settings)
     return settings
 

@@ -153,6 +153,11 @@ class CausalLMDataModule(L.LightningDataModule):
                     f"data.block_size={self.cfg.block_size} tokens, or no conversation); add "
                     "data or lower data.block_size (plain text separates documents by blank lines)"
                 )
+        if len(self.train_set) < self.cfg.batch_size:  # drop_last: not one training batch
+            raise ValueError(
+                f"data.batch_size={self.cfg.batch_size} is larger than the training split "
+                f"({len(self.train_set)} items): no training batch would run; lower it or add data"
+            )
         for split, report in self.reports.items():
             report.log(split)
 

@@ -78,6 +78,11 @@ def load_base_model(
     source = model_cfg.name_or_path or str(
         materialize_random_model(model_cfg.config, vocab_size, model_cfg.seed, cache_dir)
     )
+    if source.startswith(("/", ".", "~")) and not Path(source).expanduser().exists():
+        raise FileNotFoundError(
+            f"model.name_or_path={source!r}: no such directory (a cached base is built by an "
+            "earlier run, e.g. the study's base experiment)"
+        )
     quantization = bnb_config(quant_cfg)
     model = AutoModelForCausalLM.from_pretrained(
         source,

@@ -129,6 +129,11 @@ def load_tokenizer(
         tok = sentencepiece_model_tokenizer(path / "tokenizer.model")
     elif path.is_dir():
         tok = _directory_tokenizer(path, trust_remote_code)
+    elif str(name_or_path).startswith(("/", ".", "~")) and not path.exists():
+        raise FileNotFoundError(
+            f"tokenizer.name_or_path={name_or_path!r}: no such file or directory (an extended "
+            "tokenizer is built there by bailong-extend-tokenizer; run it first)"
+        )
     else:
         tok = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     if tok.pad_token_id is None:
