@@ -24,6 +24,7 @@ import sentencepiece as spm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from bailong.cache_entries import discard, usable_sentencepiece
+from bailong.data.documents import BadRecords, read_records
 from bailong.tokenizer.hf import (
     InexactConversionError,
     conversion_problem,
@@ -47,7 +48,15 @@ PROBE_LINES = (
 
 
 def _sample_tokenizer_file(text_files: Sequence[Path], vocab_size: int, cache_dir: Path) -> Path:
-    """Train (once) a small SentencePiece model on ``text_files``; cached by content and size."""
+    """Train (once) a small SentencePiece model on ``text_files``; cached by content and size.
+
+    The files first pass the data pipeline's own checks (regular file, UTF-8, not empty), so a
+    bad one is named with its line instead of failing inside SentencePiece with a message that
+    names no file (or, for a FIFO, hanging).
+    """
+    for path in text_files:
+        for _ in read_records(Path(path), "auto", BadRecords()):
+            pass
     digest = hashlib.sha256(str(vocab_size).encode())
     for path in sorted(text_files):
         digest.update(path.read_bytes())
