@@ -17,11 +17,14 @@ from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
 
 from bailong.config import TrainConfig, _fail
 from bailong.data.documents import DATA_SUFFIXES, resolve_files
+from bailong.model.module import ALWAYS_LOGGED
 
 PRECISIONS = tuple(
     str(v) for literal in typing.get_args(_PRECISION_INPUT) for v in typing.get_args(literal)
 )
 MAX_SEED = 2**32 - 1  # numpy's seed range (Lightning seeds numpy too)
+# the modules LoRA can target in a Llama built from model.config (peft matches name suffixes)
+LLAMA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 def _finite_number(value: Any) -> bool:
@@ -80,6 +83,10 @@ def check_model_shape(cfg: TrainConfig) -> None:
         _fail(
             "model.config.num_key_value_heads", kv_heads, f"must divide num_attention_heads={heads}"
         )
+    targets = [t for t in cfg.lora.target_modules if t != "all-linear"]
+    unknown = [t for t in targets if t.rsplit(".", 1)[-1] not in (*LLAMA_MODULES, "lm_head")]
+    if cfg.lora.enabled and unknown:
+        _fail("lora.target_modules", unknown, f"a Llama has {list(LLAMA_MODULES)} (or all-linear)")
     if cfg.lora.enabled and hidden and cfg.lora.r > hidden:
         _fail("lora.r", cfg.lora.r, f"the rank may not exceed the layer width hidden_size={hidden}")
 
@@ -121,5 +128,8 @@ def check_train_ranges(cfg: TrainConfig) -> None:
         _fail("seed", cfg.seed, f"must lie in [0, {MAX_SEED}]")
     if cfg.data.num_workers < 0:
         _fail("data.num_workers", cfg.data.num_workers, "must be >= 0")
+    metric = cfg.optimized_metric
+    if metric and metric not in ALWAYS_LOGGED:
+        _fail("optimized_metric", metric, f"it is never logged; logged: {list(ALWAYS_LOGGED)}")
     if cfg.callbacks.checkpoint.keep < -1:
         _fail("callbacks.checkpoint.keep", cfg.callbacks.checkpoint.keep, "-1 (all) or >= 0")

@@ -12,7 +12,7 @@ import wandb
 
 from bailong.eval import chat
 from bailong.eval.generate import GenerationSettings
-from bailong.training.loggers import build_loggers
+from bailong.training.loggers import build_loggers, wandb_mode
 
 HOSTILE = "ok\x1b]0;pwned\x07\x1b[2J\r\b\u202eevil\u202c 臺灣\tnext\n"
 
@@ -50,3 +50,16 @@ def test_chat_prints_no_terminal_control_characters(monkeypatch: pytest.MonkeyPa
         assert bad not in shown
     assert "ok]0;pwned[2Jevil 臺灣\tnext\n" in shown
     assert history[-1]["content"] == HOSTILE.strip(), "the conversation keeps the raw text"
+
+
+def test_a_wandb_key_without_a_reachable_server_logs_offline(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No minutes-long wait in wandb.init and no CommError after the model has loaded."""
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("WANDB_API_KEY", "0123456789abcdef0123456789abcdef01234567")
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    with caplog.at_level("WARNING", logger="bailong.training.loggers"):
+        assert wandb_mode(None) == "offline"
+    assert "cannot be reached: logging offline" in caplog.text
+    assert wandb_mode("online") == "online", "an explicit mode is still obeyed"

@@ -31,6 +31,8 @@ BAD = [
     ("trainer.precision=banana", r"trainer\.precision='banana' .*bf16-mixed"),
     ("trainer.gradient_clip_val=-1", r"trainer\.gradient_clip_val=-1 "),
     ("lora.r=4096", r"lora\.r=4096 .*hidden_size="),
+    ("lora.target_modules=[q_proj,qkv]", r"lora\.target_modules=\['qkv'\] .*gate_proj"),
+    ("optimized_metric=val/accuracy", r"optimized_metric='val/accuracy' .*never logged"),
 ]
 
 
@@ -40,6 +42,11 @@ def test_bad_value_is_named_before_anything_loads(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         train_settings(tmp_path, [override])
+
+
+def test_good_targets_and_metric_pass(tmp_path: Path) -> None:
+    overrides = ["lora.target_modules=[q_proj,v_proj]", "optimized_metric=val/loss"]
+    assert train_settings(tmp_path, overrides).optimized_metric == "val/loss"
 
 
 def test_a_directory_without_data_files_is_named(tmp_path: Path) -> None:

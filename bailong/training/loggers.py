@@ -9,9 +9,12 @@ folder inside the job's output dir so ``wandb sync <output_dir>/wandb`` uploads 
 from __future__ import annotations
 
 import csv
+import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -19,16 +22,38 @@ from lightning.pytorch.utilities import rank_zero_only
 from bailong.training.redact import redact
 from bailong.training.safe_paths import inside_output_dir
 
+log = logging.getLogger(__name__)
+DEFAULT_WANDB_URL = "https://api.wandb.ai"
 CARRIED_METRICS = ".metrics.carried.csv"  # a resumed run's earlier rows, while it starts up
 
 
+def wandb_server_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether a TCP connection to the W&B server (``WANDB_BASE_URL``) opens within seconds."""
+    url = urlsplit(os.environ.get("WANDB_BASE_URL") or DEFAULT_WANDB_URL)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
 def wandb_mode(requested: str | None) -> str:
-    """Explicit mode wins; else WANDB_MODE; else online only when an API key is configured."""
+    """Explicit mode wins; else WANDB_MODE; else online only when an API key is configured and
+    the server answers (without a network, wandb.init would spend minutes, then fail)."""
     if requested:
         return requested
     if os.environ.get("WANDB_MODE"):
         return os.environ["WANDB_MODE"]
-    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    if not os.environ.get("WANDB_API_KEY"):
+        return "offline"
+    if not wandb_server_reachable():
+        log.warning(
+            "WANDB_API_KEY is set but the W&B server cannot be reached: logging offline "
+            "(upload later with `wandb sync <run dir>/wandb`)"
+        )
+        return "offline"
+    return "online"
 
 
 def build_wandb_logger(
