@@ -91,14 +91,23 @@ def file_format(path: Path, fmt: str = "auto") -> str:
     return FORMAT_BY_SUFFIX[path.suffix]
 
 
+NUL = "\0"
+
+
 def _decoded_lines(path: Path, bad: BadRecords) -> Iterator[tuple[int, str]]:
-    """(line number, text) pairs; a line that is not UTF-8 goes to the bad-record policy."""
+    """(line number, text) pairs; a line that is not UTF-8, or holds a NUL character (binary
+    data that happens to decode), goes to the bad-record policy."""
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, start=1):
             try:
-                yield lineno, raw.decode("utf-8")
+                text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
                 bad(f"{path}:{lineno}", "not UTF-8 text", err.reason)
+                continue
+            if NUL in text:
+                bad(f"{path}:{lineno}", "NUL character", f"at character {text.index(NUL)}")
+                continue
+            yield lineno, text
 
 
 def _paragraphs(path: Path, bad: BadRecords) -> Iterator[Record]:
