@@ -45,6 +45,6 @@ class CheckpointOnSigterm(Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
         if isinstance(exception, SIGTERMException) and trainer.state.fn == "fit":
-            trainer.save_checkpoint(self.last)
+            trainer.save_checkpoint(self.last, weights_only=False)  # the full state: resumable
             self.saved = self.last
             log.warning("SIGTERM at global step %d: saved %s", trainer.global_step, self.last)
