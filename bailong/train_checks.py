@@ -23,7 +23,8 @@ PRECISIONS = tuple(
     str(v) for literal in typing.get_args(_PRECISION_INPUT) for v in typing.get_args(literal)
 )
 MAX_SEED = 2**32 - 1  # numpy's seed range (Lightning seeds numpy too)
-# the modules LoRA can target in a Llama built from model.config (peft matches name suffixes)
+# the modules LoRA can target in a Llama built from model.config (peft matches name suffixes);
+# other families (model.config.model_type) are left to peft
 LLAMA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -66,7 +67,7 @@ def check_optimizer(cfg: TrainConfig) -> None:
 
 
 def check_model_shape(cfg: TrainConfig) -> None:
-    """A LlamaConfig under model.config: positive sizes, heads dividing the width, LoRA rank
+    """A model built from model.config: positive sizes, heads dividing the width, LoRA rank
     no larger than the width."""
     config = cfg.model.config
     if cfg.model.name_or_path is not None or not config:
@@ -85,7 +86,7 @@ def check_model_shape(cfg: TrainConfig) -> None:
         )
     targets = [t for t in cfg.lora.target_modules if t != "all-linear"]
     unknown = [t for t in targets if t.rsplit(".", 1)[-1] not in (*LLAMA_MODULES, "lm_head")]
-    if cfg.lora.enabled and unknown:
+    if cfg.lora.enabled and unknown and config.get("model_type", "llama") == "llama":
         _fail("lora.target_modules", unknown, f"a Llama has {list(LLAMA_MODULES)} (or all-linear)")
     if cfg.lora.enabled and hidden and cfg.lora.r > hidden:
         _fail("lora.r", cfg.lora.r, f"the rank may not exceed the layer width hidden_size={hidden}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from bailong.data.documents import bundled_files
-from bailong.model.load import materialize_random_llama
+from bailong.model.load import materialize_random_model
 from bailong.tokenizer.load import load_tokenizer
 
 TINY = {
@@ -20,11 +20,11 @@ TINY = {
 
 
 def test_a_truncated_cached_model_is_rebuilt(tmp_path: Path) -> None:
-    built = materialize_random_llama(TINY, 256, seed=3, cache_dir=tmp_path)
+    built = materialize_random_model(TINY, 256, seed=3, cache_dir=tmp_path)
     weights = built / "model.safetensors"
     intact = weights.read_bytes()
     weights.write_bytes(intact[: len(intact) // 2])
-    again = materialize_random_llama(TINY, 256, seed=3, cache_dir=tmp_path)
+    again = materialize_random_model(TINY, 256, seed=3, cache_dir=tmp_path)
     assert again == built and weights.read_bytes() == intact, "the same seeded weights, rebuilt"
     assert not list((tmp_path / "models").glob(".*")), "the damaged copy is gone"
 

@@ -20,7 +20,7 @@ from transformers import AutoModelForCausalLM
 from bailong.cli.chat import main as chat_main
 from bailong.cli.export import main as export_main
 from bailong.config import ConfigError
-from bailong.model.load import materialize_random_llama
+from bailong.model.load import materialize_random_model
 from bailong.model.reload import RUN_RECORD, load_trained
 from tests.eval_fixtures import trained_run
 from tests.helpers import cache_root
@@ -37,7 +37,7 @@ def poisoned_run(tmp_path: Path, base_temp: Path, **model: Any) -> tuple[Path, P
     record_file = run / "adapter" / RUN_RECORD
     record = json.loads(record_file.read_text("utf-8"))
     model_cfg = record["train_config"]["model"]
-    clean = materialize_random_llama(
+    clean = materialize_random_model(
         model_cfg["config"], record["base_vocab_size"], model_cfg["seed"], cache_root(tmp_path)
     )
     base_dir, marker = tmp_path / "base", tmp_path / "pwned"
