@@ -2,12 +2,19 @@
 
 In a source checkout (the usual way to run experiments) the top-level ``conf/`` next to the
 package is used, so edits to YAML files take effect without reinstalling; a wheel carries a
-copy as ``bailong/conf``.
+copy as ``bailong/conf``. Importing this module (every app does, before Hydra starts)
+registers the resolvers the configs use.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from bailong.training.safe_paths import plain_name
+
+OmegaConf.register_new_resolver("bailong.plain_name", plain_name, replace=True)
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -697,11 +697,20 @@ def to_schema(cfg: DictConfig) -> TrainConfig:
 
 def validate_train_config(cfg: DictConfig) -> TrainConfig:
     """The one door: a typed, checked TrainConfig, or one ConfigError naming every problem of
-    the values (first one) and of the machine and model sources (bailong.preflight)."""
-    settings = to_schema(cfg)
+    the values (first one), their ranges, and the machine and model sources (bailong.preflight)."""
     from bailong.preflight import collect, raise_all, train_preflight
+    from bailong.train_checks import check_train_ranges
 
-    raise_all(collect([lambda: _check_values(settings), lambda: train_preflight(settings)]))
+    settings = to_schema(cfg)
+    raise_all(
+        collect(
+            [
+                lambda: _check_values(settings),
+                lambda: check_train_ranges(settings),
+                lambda: train_preflight(settings),
+            ]
+        )
+    )
     return settings
 
 
@@ -907,6 +916,7 @@ def _check_eval_values(cfg: EvalConfig) -> None:
             _fail("eval.multiple_choice.k_shot", section.k_shot, "must be >= 0")
     else:
         _check_exists("eval.generation.questions", section.questions)
+        _check_output_files(section)
         if section.judge.enabled:
             _check_exists("eval.generation.judge.prompts", section.judge.prompts)
             if section.judge.reference_answers is not None:
@@ -916,6 +926,17 @@ def _check_eval_values(cfg: EvalConfig) -> None:
     for key in ("batch_size", "max_new_tokens"):
         if hasattr(section, key) and getattr(section, key) <= 0:
             _fail(f"eval.{task.kind}.{key}", getattr(section, key), "must be a positive integer")
+
+
+def _check_output_files(section: GenerationBenchConfig) -> None:
+    """answers_file/judgments_file: absolute paths are deliberate (resume an earlier run's
+    files); a relative one may not climb out of the current directory with '..'."""
+    from bailong.training.safe_paths import stays_inside
+
+    for key in ("answers_file", "judgments_file"):
+        value = getattr(section, key)
+        if value is not None and not Path(value).is_absolute() and not stays_inside(value):
+            _fail(f"eval.generation.{key}", value, "may not contain '..'; use an absolute path")
 
 
 def validate_eval_config(cfg: DictConfig) -> EvalConfig:

@@ -16,10 +16,9 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import bailong
-from bailong.cli.train import main as train_main
 from bailong.config import ConfigError
 from bailong.model.load import load_base_model, materialize_random_model
-from bailong.training.checkpoint_io import AtomicCheckpointIO
+from bailong.training.checkpoint_io import AtomicCheckpointIO, CheckpointReadError
 from bailong.training.redact import REDACTED, redact
 from bailong.training.run import RunContext, build_tokenizer, cache_dir, train
 from bailong.training.safe_paths import inside_output_dir
@@ -97,7 +96,9 @@ def test_no_loader_in_the_package_hard_codes_trust_remote_code() -> None:
 
 def test_every_torch_load_in_the_package_is_weights_only() -> None:
     source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
-    assert "pickle.load" not in source and "import pickle" not in source
+    # pickle may be named (checkpoint loading catches pickle.UnpicklingError), never used to load
+    for unsafe in ("pickle.load", "pickle.Unpickler", "from pickle import load"):
+        assert unsafe not in source, unsafe
     for where, call in calls_in_package("load"):
         if isinstance(call.func.value, ast.Name) and call.func.value.id == "torch":  # type: ignore[union-attr]
             value = keyword(call, "weights_only")
@@ -122,10 +123,12 @@ def test_checkpoint_with_a_pickled_object_is_refused(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     ckpt = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "extra": Payload(marker)}, ckpt)
-    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+    with pytest.raises(CheckpointReadError, match="Python objects besides tensors") as info:
         AtomicCheckpointIO().load_checkpoint(ckpt)
+    assert isinstance(info.value.__cause__, pickle.UnpicklingError)
+    assert "weights_only=False" not in str(info.value), "no advice to load it unsafely"
     cfg = train_settings(tmp_path / "run", [*FAST, f"ckpt_path={ckpt}"])
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(CheckpointReadError):
         train(cfg, RunContext(output_dir=tmp_path / "run"))
     assert not marker.exists(), "the pickled payload never ran"
 
@@ -150,26 +153,6 @@ def test_redaction_hides_credentials_and_only_credentials() -> None:
         "embedding_init": {"original_tokenizer": "/t/tokenizer.model"},
         "eval": [{"max_tokens": 2048, "password": REDACTED}],
     }
-
-
-@pytest.mark.parametrize(
-    "override", ["+paths.hf_token=sk-live-0123456789", "+paths.db_password=31415926"]
-)
-def test_secret_in_the_config_is_rejected_and_scrubbed_from_saved_yaml(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, override: str
-) -> None:
-    """Hydra saves .hydra/*.yaml before the job runs; the rejected secret must not stay there."""
-    secret = override.split("=", 1)[1]
-    run_dir = tmp_path / "run"
-    monkeypatch.setenv("BAILONG_CACHE", str(cache_root(tmp_path)))
-    monkeypatch.setattr(sys, "argv", ["bailong-train", f"hydra.run.dir={run_dir}", override])
-    with pytest.raises(SystemExit):
-        train_main()
-    failure = (run_dir / "FAILED").read_text(encoding="utf-8")
-    key = override.split("=")[0].lstrip("+")
-    assert f"{key}=<hidden> looks like a secret" in failure
-    assert (run_dir / ".hydra" / "overrides.yaml").is_file()
-    assert files_containing(run_dir, secret) == []
 
 
 @pytest.mark.slow  # a CLI subprocess with W&B: about a minute on 2 busy cores

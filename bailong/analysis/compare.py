@@ -66,8 +66,9 @@ def summarize(
     when the job stopped before), tokens to reach ``threshold`` (empty when it never did)."""
     records = []
     for job in jobs:
-        record: dict[str, object] = {"job": job.label, "status": "failed" if job.failed else "ok"}
-        metrics = job.metrics()
+        metrics, problem = job.metrics(), job.metrics_problem
+        status = "failed" if job.failed else "damaged metrics" if problem else "ok"
+        record: dict[str, object] = {"job": job.label, "status": status}
         curve = loss_curve(metrics, metric, smooth) if metrics is not None else None
         has_curve = curve is not None and len(curve) > 0
         reached = float(curve["tokens"].max()) if has_curve else math.nan
@@ -84,8 +85,8 @@ def summarize(
             record[threshold_column(threshold)] = (
                 float(hit["tokens"].iloc[0]) if hit is not None and len(hit) else math.nan
             )
-        if job.failed:
-            record["error"] = job.failure
+        if job.failed or problem:
+            record["error"] = "; ".join(e for e in (job.failure, problem) if e)
         records.append(record)
     return pd.DataFrame.from_records(records)
 

@@ -5,10 +5,13 @@ those every job shares, so a 2×2 sweep plots as ``embedding_init=zip_tie,lora=r
 Metrics come from the CSV logger (``csv/metrics.csv``), else from the job's offline W&B run
 (``logger=wandb`` alone writes no CSV); a ``FAILED`` marker (written by the
 task wrapper) flags jobs that raised, so a comparison reports them instead of hiding them.
+A metrics file that is unreadable (garbage) or truncated (a last line cut short) is reported
+as such in ``metrics_problem``; the complete rows of a truncated file are still used.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,21 +43,51 @@ class Job:
         return lines[-1] if lines else "failed"
 
     def metrics(self) -> pd.DataFrame | None:
-        """The job's logged metrics, one row per step; None when none were written.
+        """The job's logged metrics, one row per step; None when none were written (or the
+        file is unreadable, see ``metrics_problem``).
 
         A resumed run re-logs the steps between its checkpoint and the kill; per step and
         metric the last value logged wins, which is the resumed run's.
         """
+        return self._read_metrics()[0]
+
+    @property
+    def metrics_problem(self) -> str:
+        """Why the job's metrics file is unreadable or incomplete; '' when it is fine."""
+        return self._read_metrics()[1]
+
+    def _read_metrics(self) -> tuple[pd.DataFrame | None, str]:
         path = self.path / METRICS_CSV
+        problem = ""
         if path.is_file() and path.stat().st_size > 0:
-            rows = pd.read_csv(path)
+            rows, problem = read_metrics_csv(path)
         elif (run_file := offline_run_file(self.path)) is not None:
             rows = read_history(run_file)
         else:
-            return None
-        if rows.empty:
-            return None
-        return rows.groupby("step", as_index=False, sort=True).last()
+            return None, problem
+        if rows is None or rows.empty:
+            return None, problem
+        return rows.groupby("step", as_index=False, sort=True).last(), problem
+
+
+def read_metrics_csv(path: Path) -> tuple[pd.DataFrame | None, str]:
+    """The rows of a CSV logger's file, and what is wrong with it ('' when nothing).
+
+    Every row the logger writes ends with a newline, so a file that does not is truncated:
+    its incomplete last line is dropped and reported.
+    """
+    raw = path.read_bytes()
+    problem = ""
+    if not raw.endswith(b"\n"):
+        raw = raw[: raw.rfind(b"\n") + 1]
+        problem = f"{path} is truncated (its incomplete last line was dropped)"
+    try:
+        rows = pd.read_csv(io.BytesIO(raw))
+    except ValueError as err:  # pandas' parser errors and undecodable bytes are ValueErrors
+        return None, f"{path} is unreadable ({str(err).splitlines()[0]})"
+    if "step" not in rows.columns or not pd.api.types.is_numeric_dtype(rows["step"]):
+        return None, f"{path} is not a metrics file (no numeric step column)"
+    return rows, problem
 
 
 def _read_overrides(job_dir: Path) -> list[str]:

@@ -33,6 +33,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--template", choices=CHAT_TEMPLATES, default=None)
     parser.add_argument("--no-quantize", action="store_true", help="full-precision base")
     parser.add_argument("--dtype", choices=DTYPES, default=None)
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="run Python code shipped with the model/tokenizer (never taken from the run dir)",
+    )
     return parser.parse_args(argv)
 
 
@@ -44,7 +49,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     from bailong.model.reload import load_trained
 
     quantize = False if args.no_quantize else None
-    lm = load_trained(args.model_path, quantize=quantize, dtype=args.dtype)
+    lm = load_trained(
+        args.model_path,
+        quantize=quantize,
+        dtype=args.dtype,
+        trust_remote_code=args.trust_remote_code,
+    )
     settings = GenerationSettings(
         args.max_new_tokens, args.temperature, args.top_p, args.repetition_penalty
     )

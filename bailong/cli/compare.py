@@ -120,6 +120,14 @@ def main(argv: list[str] | None = None) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+    for job in jobs:
+        if problem := job.metrics_problem:
+            console.print(
+                f"DAMAGED metrics of job {job.label}: {problem}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     print(f"wrote {png}, {out / 'summary.md'}, {out / 'summary.csv'}")
 
 

@@ -1,10 +1,10 @@
 """``bailong-eval``: score a trained run (or a Hugging Face model dir) on one benchmark:
 bits per character and perplexity per language, multiple choice (TMMLU), or MT-Bench-TW.
 
-    bailong-eval model_path=logs/train/runs/<run>                      # bits per char, ppl
-    bailong-eval model_path=<run> eval=tmmlu eval.multiple_choice.k_shot=5
-    bailong-eval model_path=<run> eval=mt_bench_tw eval.generation.judge.enabled=true
-    bailong-eval -m model_path=<run>,/models/Llama-2-7b-hf eval=perplexity,tmmlu
+bailong-eval model_path=logs/train/runs/<run>                      # bits per char, ppl
+bailong-eval model_path=<run> eval=tmmlu eval.multiple_choice.k_shot=5
+bailong-eval model_path=<run> eval=mt_bench_tw eval.generation.judge.enabled=true
+bailong-eval -m model_path=<run>,/models/Llama-2-7b-hf eval=perplexity,tmmlu
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs, to_job_log
 from bailong.conf_dir import conf_dir
@@ -36,16 +37,22 @@ def print_results(metrics: dict[str, float], title: str) -> None:
     Console().print(table)
 
 
+@check_command_line
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="eval")
 def hydra_main(cfg: DictConfig) -> None:
-    with one_line_config_errors(PROG):
-        settings = validate_eval_config(cfg)
-    silence_known_noise()  # before the imports: some libraries warn at import
-    from bailong.eval.run import evaluate  # torch, transformers, peft: seconds
-
     output_dir = Path(HydraConfig.get().runtime.output_dir)
-    metrics = run_task(lambda: evaluate(settings, output_dir), output_dir)
-    title = f"{settings.eval.kind}: {settings.model_path}"
+
+    def job() -> dict[str, float]:
+        # inside run_task, which first scrubs secrets from the configs Hydra saved
+        settings = validate_eval_config(cfg)
+        silence_known_noise()  # before the imports: some libraries warn at import
+        from bailong.eval.run import evaluate  # torch, transformers, peft: seconds
+
+        return evaluate(settings, output_dir)
+
+    with one_line_config_errors(PROG):
+        metrics = run_task(job, output_dir)
+    title = f"{cfg.eval.kind}: {cfg.model_path}"
     print_results(metrics, title)
     to_job_log(f"{title}: " + ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()))
     report_outputs(PROG, output_dir, ["results.json", "answers", "judgments"])

@@ -33,6 +33,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="dequantized",
         help="dequantized: the 4-bit weights training saw (default); original: unquantized",
     )
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="run Python code shipped with the model/tokenizer (never taken from the run dir)",
+    )
     return parser.parse_args(argv)
 
 
@@ -41,7 +46,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     silence_known_noise()  # before the imports: some libraries warn at import
     from bailong.model.export import export_run  # torch, transformers, peft: seconds
 
-    out = Path(export_run(args.run, args.out_dir, base=args.base, dtype=args.dtype))
+    out = Path(
+        export_run(
+            args.run,
+            args.out_dir,
+            base=args.base,
+            dtype=args.dtype,
+            trust_remote_code=args.trust_remote_code,
+        )
+    )
     print(f"exported {args.run} ({args.dtype}, LoRA merged into the {args.base} base)")
     report_outputs("bailong-export", out, sorted(p.name for p in out.iterdir()))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
@@ -23,6 +24,7 @@ from bailong.config import validate_extend_tokenizer_config
 PROG = "bailong-extend-tokenizer"
 
 
+@check_command_line
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="extend_tokenizer")
 def hydra_main(cfg: DictConfig) -> None:
     with one_line_config_errors(PROG):

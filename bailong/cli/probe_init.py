@@ -15,6 +15,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
@@ -24,6 +25,7 @@ from bailong.known_noise import silence_known_noise
 PROG = "bailong-probe-init"
 
 
+@check_command_line
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="probe_init")
 def hydra_main(cfg: DictConfig) -> None:
     with one_line_config_errors(PROG):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
@@ -32,6 +33,7 @@ TRAIN_OUTPUTS = (
 )
 
 
+@check_command_line
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="train")
 def hydra_main(cfg: DictConfig) -> float | None:
     def job() -> dict[str, float]:

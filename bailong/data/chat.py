@@ -116,9 +116,11 @@ def normalize_conversation(messages: list[Message]) -> list[Message]:
         body = body[:-1]
     if not any(role == "assistant" for role, _ in body):
         raise BadConversation("conversation has no assistant turn")
-    for i, (role, _) in enumerate(body):
+    for i, (role, text) in enumerate(body):
         if role != ("user" if i % 2 == 0 else "assistant"):
             raise BadConversation("turns do not alternate user/assistant", f"turn {i} is {role}")
+        if not text.strip():  # would teach answering nothing, or answering with nothing
+            raise BadConversation("empty turn", f"turn {i} ({role}) is empty or whitespace")
     return system + body
 
 

@@ -153,19 +153,29 @@ class CausalLMDataModule(L.LightningDataModule):
                     f"data.block_size={self.cfg.block_size} tokens, or no conversation); add "
                     "data or lower data.block_size (plain text separates documents by blank lines)"
                 )
+        if len(self.train_set) < self.cfg.batch_size:  # drop_last: not one training batch
+            raise ValueError(
+                f"data.batch_size={self.cfg.batch_size} is larger than the training split "
+                f"({len(self.train_set)} items): no training batch would run; lower it or add data"
+            )
         for split, report in self.reports.items():
             report.log(split)
 
     def train_dataloader(self) -> StatefulDataLoader:
         assert self.train_set is not None
-        sampler = self.rank_shard_sampler()
+        # One process: a sampler seeded by (seed, epoch) too. The loader's own shuffle draws
+        # from a generator that a loader restored mid-epoch advances differently, so a run
+        # resumed in epoch 0 trained epoch 1 on other batches (tests/test_resume_epochs.py).
+        sampler = self.rank_shard_sampler() or DistributedSampler(
+            self.train_set, num_replicas=1, rank=0, shuffle=True, seed=self.seed, drop_last=True
+        )
         return StatefulDataLoader(
             self.train_set,
             batch_size=self.cfg.batch_size,
-            shuffle=sampler is None,
             sampler=sampler,
             drop_last=True,
             num_workers=self.cfg.num_workers,
+            # only seeds worker processes now; without it that seed comes from the global RNG
             generator=torch.Generator().manual_seed(self.seed),
             collate_fn=self.collate_fn,
         )

@@ -91,14 +91,23 @@ def file_format(path: Path, fmt: str = "auto") -> str:
     return FORMAT_BY_SUFFIX[path.suffix]
 
 
+NUL = "\0"
+
+
 def _decoded_lines(path: Path, bad: BadRecords) -> Iterator[tuple[int, str]]:
-    """(line number, text) pairs; a line that is not UTF-8 goes to the bad-record policy."""
+    """(line number, text) pairs; a line that is not UTF-8, or holds a NUL character (binary
+    data that happens to decode), goes to the bad-record policy."""
     with path.open("rb") as handle:
         for lineno, raw in enumerate(handle, start=1):
             try:
-                yield lineno, raw.decode("utf-8")
+                text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
                 bad(f"{path}:{lineno}", "not UTF-8 text", err.reason)
+                continue
+            if NUL in text:
+                bad(f"{path}:{lineno}", "NUL character", f"at character {text.index(NUL)}")
+                continue
+            yield lineno, text
 
 
 def _paragraphs(path: Path, bad: BadRecords) -> Iterator[Record]:
@@ -151,10 +160,15 @@ def _json(path: Path, bad: BadRecords) -> Iterator[Record]:
 
 
 def _parquet(path: Path, bad: BadRecords) -> Iterator[Record]:
+    import pyarrow
     import pyarrow.parquet as pq
 
     row = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+    try:
+        parquet = pq.ParquetFile(path)
+    except pyarrow.ArrowException as err:
+        raise DataFileError(f"{path}: not a readable Parquet file ({err})") from None
+    for batch in parquet.iter_batches(batch_size=1024):
         for item in batch.to_pylist():
             yield Record(f"{path}: row {row}", item)
             row += 1
@@ -171,8 +185,9 @@ READERS = {
 
 def read_records(path: Path, fmt: str, bad: BadRecords) -> Iterator[Record]:
     """The records of one file; a missing or record-less file goes to the bad-record policy."""
-    if not path.is_file():
-        raise DataFileError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO or device would block or never end
+        problem = "not a regular file" if path.exists() else "no such file"
+        raise DataFileError(f"{path}: {problem}")
     n = 0
     for record in READERS[file_format(path, fmt)](path, bad):
         n += 1

@@ -2,11 +2,14 @@
 
 Reads one user message per line; ``/reset`` forgets the conversation, ``/exit`` (or end of
 input) quits. Input and output are plain text streams, so the loop runs the same from a
-terminal, a pipe (``echo 你好 | bailong-chat RUN``) or a test.
+terminal, a pipe (``echo 你好 | bailong-chat RUN``) or a test. The model's text is printed
+without terminal control characters (escape sequences could recolour, retitle or rewrite the
+terminal) or bidirectional overrides (which could make shown text differ from the real one).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TextIO
 
 import torch
@@ -16,6 +19,17 @@ from bailong.eval.generate import GenerationSettings, Message, stream_reply
 
 USER_PROMPT = "user> "
 ASSISTANT_PROMPT = "assistant> "
+KEPT_CONTROLS = "\n\t"
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def for_terminal(text: str) -> str:
+    """``text`` without control characters (other than newline and tab) or bidi overrides."""
+    return "".join(
+        c
+        for c in text
+        if c in KEPT_CONTROLS or (unicodedata.category(c) != "Cc" and c not in BIDI_CONTROLS)
+    )
 
 
 def chat_loop(
@@ -48,7 +62,7 @@ def chat_loop(
         stdout.write(ASSISTANT_PROMPT)
         pieces = []
         for piece in stream_reply(model, tokenizer, history, template, settings):
-            stdout.write(piece)
+            stdout.write(for_terminal(piece))
             stdout.flush()
             pieces.append(piece)
         stdout.write("\n")

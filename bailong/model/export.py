@@ -10,7 +10,8 @@ NF4 loses most of the update, peft #2321). Two choices of the base the LoRA is a
 * ``original``: load the base unquantized (its original weights) and merge there.
 
 The trained ``embed_tokens``/``lm_head`` copies replace the base's (resized) embeddings, and
-the extended tokenizer is saved beside the weights.
+the extended tokenizer is saved beside the weights. Like every app that reloads a run,
+export runs no code from the run directory unless its user passes ``trust_remote_code``.
 """
 
 from __future__ import annotations
@@ -26,17 +27,25 @@ from bailong.model.reload import RunRecord, find_adapter_dir, load_base_for_run
 
 
 def merged_model(
-    run_or_adapter: str | Path, base: str = "dequantized", dtype: str = "float32"
+    run_or_adapter: str | Path,
+    base: str = "dequantized",
+    dtype: str = "float32",
+    trust_remote_code: bool = False,
 ) -> PreTrainedModel:
     """The run's model with the adapter merged into a full-precision base (not yet saved)."""
     if base not in EXPORT_BASES:
         raise ConfigError(f"base={base!r} is invalid: allowed values are {list(EXPORT_BASES)}")
     adapter_dir = _adapter_dir(run_or_adapter)
-    tokenizer_size = len(AutoTokenizer.from_pretrained(str(adapter_dir)))
+    tokenizer = AutoTokenizer.from_pretrained(str(adapter_dir), trust_remote_code=trust_remote_code)
+    tokenizer_size = len(tokenizer)
     record = RunRecord.read(adapter_dir)
     quantized = base == "dequantized" and record.quantization.enabled
     model = load_base_for_run(
-        adapter_dir, tokenizer_size, quantize=quantized, dtype=None if quantized else dtype
+        adapter_dir,
+        tokenizer_size,
+        quantize=quantized,
+        dtype=None if quantized else dtype,
+        trust_remote_code=trust_remote_code,
     )
     if quantized:
         model = model.dequantize(dtype=torch_dtype(dtype))
@@ -70,13 +79,15 @@ def export_run(
     out_dir: str | Path,
     base: str = "dequantized",
     dtype: str = "float32",
+    trust_remote_code: bool = False,
 ) -> Path:
     """Merge and save model + tokenizer to ``out_dir``; returns it."""
     adapter_dir = _adapter_dir(run_or_adapter)
     out = Path(out_dir).expanduser()
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new directory for the export")
-    model = merged_model(adapter_dir, base=base, dtype=dtype)
+    model = merged_model(adapter_dir, base=base, dtype=dtype, trust_remote_code=trust_remote_code)
     model.save_pretrained(str(out))
-    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(str(out))
+    tokenizer = AutoTokenizer.from_pretrained(str(adapter_dir), trust_remote_code=trust_remote_code)
+    tokenizer.save_pretrained(str(out))
     return out

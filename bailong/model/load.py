@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig, PreTrainedModel
 
+from bailong.cache_entries import discard, usable_model_dir
 from bailong.config import ModelConfig, QuantizationConfig
 from bailong.model.architecture import DEFAULT_MODEL_TYPE, random_model
 from bailong.model.cpu_4bit import use_portable_4bit_kernel
@@ -51,8 +52,10 @@ def materialize_random_model(config: dict, vocab_size: int, seed: int, cache_dir
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     family = config.get("model_type", DEFAULT_MODEL_TYPE)
     target = cache_dir / "models" / f"{family}-random-{key}"
-    if (target / "config.json").is_file():
+    if usable_model_dir(target):
         return target
+    if target.exists():
+        discard(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -63,7 +66,7 @@ def materialize_random_model(config: dict, vocab_size: int, seed: int, cache_dir
         tmp.rename(target)  # atomic: concurrent sweep jobs never see a half-written model
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / "config.json").is_file():
+        if not usable_model_dir(target):
             raise
     return target
 
@@ -75,6 +78,11 @@ def load_base_model(
     source = model_cfg.name_or_path or str(
         materialize_random_model(model_cfg.config, vocab_size, model_cfg.seed, cache_dir)
     )
+    if source.startswith(("/", ".", "~")) and not Path(source).expanduser().exists():
+        raise FileNotFoundError(
+            f"model.name_or_path={source!r}: no such directory (a cached base is built by an "
+            "earlier run, e.g. the study's base experiment)"
+        )
     quantization = bnb_config(quant_cfg)
     model = AutoModelForCausalLM.from_pretrained(
         source,

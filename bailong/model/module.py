@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -19,13 +20,21 @@ from peft import PeftModel
 from transformers import PreTrainedModel
 
 from bailong.config import NonFinitePolicy, OptimConfig
+from bailong.training.checkpoint_io import CheckpointReadError
 from bailong.training.optim import build_optimizer, build_scheduler
 
 log = logging.getLogger(__name__)
+# what training_step/validation hooks always log: the names optimized_metric may pick
+# (train/skipped_batches appears only once a batch was skipped)
+ALWAYS_LOGGED = ("train/loss", "train/tokens_seen", "train/lr", "val/loss", "val/ppl")
 
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+class NonFiniteWeightsError(RuntimeError):
+    """A trainable tensor became NaN or infinite: such weights are never saved."""
 
 
 class CausalLMModule(L.LightningModule):
@@ -43,6 +52,17 @@ class CausalLMModule(L.LightningModule):
         """Exactly the tensors that train (LightningModule naming, as in checkpoints)."""
         names = {n for n, p in self.named_parameters() if p.requires_grad}
         return {k: v for k, v in self.state_dict().items() if k in names}
+
+    def check_finite_weights(self, what: str) -> None:
+        """Raise before ``what`` is saved when a trainable tensor holds NaN or inf (a run whose
+        every batch was then skipped as non-finite would otherwise end "successfully")."""
+        bad = [k for k, v in self.trainable_state_dict().items() if not torch.isfinite(v).all()]
+        if bad:
+            raise NonFiniteWeightsError(
+                f"{len(bad)} trainable tensors (e.g. {bad[:3]}) are NaN or infinite at global "
+                f"step {self.global_step} ({self.skipped_batches} batches skipped as non-finite "
+                f"so far); {what} was not saved: lower optim.lr or check the data"
+            )
 
     def on_fit_start(self) -> None:
         """Every module trains: ``from_pretrained`` returns the model in ``eval()``, and Lightning
@@ -136,6 +156,7 @@ class CausalLMModule(L.LightningModule):
         }
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_finite_weights("the checkpoint")
         checkpoint["state_dict"] = self.trainable_state_dict()
         checkpoint["bailong"] = {
             "tokens_seen": self.tokens_seen,
@@ -143,14 +164,20 @@ class CausalLMModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        expected = set(self.trainable_state_dict())
-        saved = set(checkpoint["state_dict"])
-        if saved != expected:
-            missing, unexpected = sorted(expected - saved)[:5], sorted(saved - expected)[:5]
-            raise ValueError(
-                "checkpoint does not match this config's trainable parameters "
-                f"(missing e.g. {missing}, unexpected e.g. {unexpected}); resume with the same "
-                "model/lora/tokenizer settings it was saved with"
+        own = self.trainable_state_dict()
+        saved = checkpoint["state_dict"]
+        missing, unexpected = sorted(set(own) - set(saved))[:5], sorted(set(saved) - set(own))[:5]
+        resized = [
+            f"{k}: {tuple(saved[k].shape)} saved, {tuple(v.shape)} here"
+            for k, v in own.items()
+            if k in saved and saved[k].shape != v.shape
+        ][:3]
+        if missing or unexpected or resized:
+            raise CheckpointReadError(
+                Path(str(self.trainer.ckpt_path)),
+                "it was saved with other model/lora/tokenizer settings than this config's "
+                f"(missing e.g. {missing}, unexpected e.g. {unexpected}, resized e.g. {resized}); "
+                "resume with the settings it was saved with",
             )
         state = checkpoint.get("bailong", {})
         self.tokens_seen = int(state.get("tokens_seen", 0))

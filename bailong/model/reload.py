@@ -9,6 +9,11 @@ and attaches the adapter (peft #1300/#1457: resize first, then ``from_pretrained
 
 A plain Hugging Face model directory (an exported model, or a base model to compare with)
 loads as it is, so every app compares trained and untrained models through one function.
+
+A run directory may come from someone else, so nothing in it may decide to run code:
+``trust_remote_code`` from the run record is ignored (only the caller's own flag, e.g.
+``bailong-chat --trust-remote-code``, turns it on) and an ``attn_implementation`` other than
+the built-in ones (a hub kernel repository would be downloaded and run) is refused.
 """
 
 from __future__ import annotations
@@ -31,15 +36,19 @@ from transformers import (
 
 from bailong.config import ConfigError, ModelConfig, QuantizationConfig, TrainConfig
 from bailong.model.load import load_base_model, torch_dtype
+from bailong.training.redact import redact
 
 RUN_RECORD = "bailong_run.json"
 ADAPTER_DIR = "adapter"
+# transformers' own attention code; any other value names a kernel repository to download
+BUILTIN_ATTENTION = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 
 
 def write_run_record(adapter_dir: Path, cfg: TrainConfig, base_vocab_size: int) -> Path:
     """Save the training settings beside the adapter; ``base_vocab_size`` is what
     ``load_base_model`` was given (it sizes a random base built from a LlamaConfig)."""
-    record = {"base_vocab_size": base_vocab_size, "train_config": dataclasses.asdict(cfg)}
+    settings = redact(dataclasses.asdict(cfg))
+    record = {"base_vocab_size": base_vocab_size, "train_config": settings}
     path = adapter_dir / RUN_RECORD
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str), "utf-8")
     return path
@@ -71,6 +80,13 @@ class RunRecord:
         quant = OmegaConf.to_object(
             OmegaConf.merge(OmegaConf.structured(QuantizationConfig), train_cfg["quantization"])
         )
+        assert isinstance(model, ModelConfig)
+        if model.attn_implementation not in BUILTIN_ATTENTION:
+            raise ConfigError(
+                f"{path}: model.attn_implementation={model.attn_implementation!r} is refused: "
+                f"a run record may only name built-in attention {list(BUILTIN_ATTENTION)}"
+            )
+        model.trust_remote_code = False  # never granted by a file; see load_base_for_run
         default_cache = Path.home() / ".cache" / "bailong"
         chat = train_cfg.get("data", {}).get("chat", {})
         return cls(
@@ -119,16 +135,18 @@ def load_base_for_run(
     quantize: bool | None = None,
     dtype: str | None = None,
     cache_dir: Path | None = None,
+    trust_remote_code: bool = False,
 ) -> PreTrainedModel:
-    """The run's base model, resized to ``tokenizer_size`` rows when the vocabulary grew."""
+    """The run's base model, resized to ``tokenizer_size`` rows when the vocabulary grew.
+
+    ``trust_remote_code`` is the caller's own choice (a command-line flag), never the record's.
+    """
     record = RunRecord.read(adapter_dir)
-    model_cfg = dataclasses.replace(record.model)
+    model_cfg = dataclasses.replace(record.model, trust_remote_code=trust_remote_code)
     if dtype is not None:
         model_cfg.dtype = dtype
     quant = _quantization(record, quantize, dtype)
-    base = load_base_model(
-        model_cfg, quant, record.base_vocab_size, cache_dir or record.cache_dir
-    )
+    base = load_base_model(model_cfg, quant, record.base_vocab_size, cache_dir or record.cache_dir)
     if base.get_input_embeddings().num_embeddings < tokenizer_size:
         # mean_resizing=False: the adapter's saved embedding/head rows replace these rows.
         base.resize_token_embeddings(tokenizer_size, mean_resizing=False)
@@ -146,7 +164,8 @@ def load_trained(
     """A run dir, its ``adapter/`` dir, or a plain HF model dir → model (eval mode) + tokenizer.
 
     ``quantize`` None keeps the run's 4-bit setting; False loads the base unquantized in
-    ``dtype`` (the run's model dtype when None).
+    ``dtype`` (the run's model dtype when None). ``trust_remote_code`` comes from the user
+    running the app; a run's saved settings never turn it on.
     """
     source = Path(path).expanduser()
     if not source.exists():
@@ -166,9 +185,14 @@ def load_trained(
         )
         template = "tokenizer" if getattr(tokenizer, "chat_template", None) else "llama2"
         return LoadedModel(_ready(model, tokenizer), tokenizer, template, source, False)
-    tokenizer = AutoTokenizer.from_pretrained(str(adapter_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(adapter_dir), trust_remote_code=trust_remote_code)
     base = load_base_for_run(
-        adapter_dir, len(tokenizer), quantize=quantize, dtype=dtype, cache_dir=cache_dir
+        adapter_dir,
+        len(tokenizer),
+        quantize=quantize,
+        dtype=dtype,
+        cache_dir=cache_dir,
+        trust_remote_code=trust_remote_code,
     )
     model = PeftModel.from_pretrained(base, str(adapter_dir), is_trainable=False)
     record = RunRecord.read(adapter_dir)

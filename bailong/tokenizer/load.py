@@ -23,6 +23,8 @@ from pathlib import Path
 import sentencepiece as spm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from bailong.cache_entries import discard, usable_sentencepiece
+from bailong.data.documents import BadRecords, read_records
 from bailong.tokenizer.hf import (
     InexactConversionError,
     conversion_problem,
@@ -46,13 +48,23 @@ PROBE_LINES = (
 
 
 def _sample_tokenizer_file(text_files: Sequence[Path], vocab_size: int, cache_dir: Path) -> Path:
-    """Train (once) a small SentencePiece model on ``text_files``; cached by content and size."""
+    """Train (once) a small SentencePiece model on ``text_files``; cached by content and size.
+
+    The files first pass the data pipeline's own checks (regular file, UTF-8, not empty), so a
+    bad one is named with its line instead of failing inside SentencePiece with a message that
+    names no file (or, for a FIFO, hanging).
+    """
+    for path in text_files:
+        for _ in read_records(Path(path), "auto", BadRecords()):
+            pass
     digest = hashlib.sha256(str(vocab_size).encode())
     for path in sorted(text_files):
         digest.update(path.read_bytes())
     target = cache_dir / "tokenizers" / f"sample-{digest.hexdigest()[:16]}" / "tokenizer.model"
-    if target.is_file():
+    if usable_sentencepiece(target):
         return target
+    if target.exists():
+        discard(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         trained = train_sentencepiece(text_files, Path(tmp) / "tokenizer", vocab_size)
@@ -126,6 +138,11 @@ def load_tokenizer(
         tok = sentencepiece_model_tokenizer(path / "tokenizer.model")
     elif path.is_dir():
         tok = _directory_tokenizer(path, trust_remote_code)
+    elif str(name_or_path).startswith(("/", ".", "~")) and not path.exists():
+        raise FileNotFoundError(
+            f"tokenizer.name_or_path={name_or_path!r}: no such file or directory (an extended "
+            "tokenizer is built there by bailong-extend-tokenizer; run it first)"
+        )
     else:
         tok = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     if tok.pad_token_id is None:

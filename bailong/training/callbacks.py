@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressBar
 
 from bailong.config import CallbacksConfig
 from bailong.training.heldout_bpc import HeldoutBpcCallback
+from bailong.training.relocatable_checkpoint import RelocatableCheckpoint
 from bailong.training.rng_state import RngStateCallback
+from bailong.training.sigterm import CheckpointOnSigterm
 
 BEST_NAME = "best"  # checkpoints/best.ckpt with callbacks.checkpoint.best
 
@@ -27,8 +29,9 @@ def build_callbacks(cfg: CallbacksConfig, output_dir: Path) -> list[Callback]:
     callbacks: list[Callback] = []
     if cfg.checkpoint.enabled:
         callbacks.append(RngStateCallback())
+        callbacks.append(CheckpointOnSigterm(checkpoint_dir(output_dir)))
         callbacks.append(
-            ModelCheckpoint(
+            RelocatableCheckpoint(
                 dirpath=str(checkpoint_dir(output_dir)),
                 filename="step-{step:06d}",
                 auto_insert_metric_name=False,
@@ -42,7 +45,7 @@ def build_callbacks(cfg: CallbacksConfig, output_dir: Path) -> list[Callback]:
         )
         if cfg.checkpoint.best:
             callbacks.append(
-                ModelCheckpoint(
+                RelocatableCheckpoint(
                     dirpath=str(checkpoint_dir(output_dir)),
                     filename=BEST_NAME,
                     auto_insert_metric_name=False,

@@ -9,9 +9,12 @@ folder inside the job's output dir so ``wandb sync <output_dir>/wandb`` uploads 
 from __future__ import annotations
 
 import csv
+import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -19,14 +22,38 @@ from lightning.pytorch.utilities import rank_zero_only
 from bailong.training.redact import redact
 from bailong.training.safe_paths import inside_output_dir
 
+log = logging.getLogger(__name__)
+DEFAULT_WANDB_URL = "https://api.wandb.ai"
+CARRIED_METRICS = ".metrics.carried.csv"  # a resumed run's earlier rows, while it starts up
+
+
+def wandb_server_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether a TCP connection to the W&B server (``WANDB_BASE_URL``) opens within seconds."""
+    url = urlsplit(os.environ.get("WANDB_BASE_URL") or DEFAULT_WANDB_URL)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
 
 def wandb_mode(requested: str | None) -> str:
-    """Explicit mode wins; else WANDB_MODE; else online only when an API key is configured."""
+    """Explicit mode wins; else WANDB_MODE; else online only when an API key is configured and
+    the server answers (without a network, wandb.init would spend minutes, then fail)."""
     if requested:
         return requested
     if os.environ.get("WANDB_MODE"):
         return os.environ["WANDB_MODE"]
-    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    if not os.environ.get("WANDB_API_KEY"):
+        return "offline"
+    if not wandb_server_reachable():
+        log.warning(
+            "WANDB_API_KEY is set but the W&B server cannot be reached: logging offline "
+            "(upload later with `wandb sync <run dir>/wandb`)"
+        )
+        return "offline"
+    return "online"
 
 
 def build_wandb_logger(
@@ -39,8 +66,8 @@ def build_wandb_logger(
 ) -> WandbLogger:
     import wandb  # here: only runs that log to W&B pay for the import
 
+    # passed to this run only: writing it to os.environ would carry it into the next sweep job
     mode = wandb_mode(cfg.get("mode"))
-    os.environ["WANDB_MODE"] = mode
     logger = WandbLogger(
         project=cfg.get("project", "bailong"),
         entity=cfg.get("entity"),
@@ -69,19 +96,31 @@ def build_csv_logger(output_dir: Path, name: str, resuming: bool) -> CSVLogger:
 
     Lightning deletes an existing metrics file when a new logger opens the folder; a resumed
     run instead carries the earlier rows over so one file holds the whole curve (readers keep
-    the last row per step: steps between the checkpoint and a kill are logged twice).
+    the last row per step: steps between the checkpoint and a kill are logged twice). The
+    earlier rows are first moved aside (an atomic rename to ``.metrics.carried.csv``), then
+    written back merged before training goes on, and only then is the carried file removed:
+    a second kill at any point of this start-up loses no row.
     """
     inside_output_dir(output_dir, name, "logger.csv.name")
     logger = CSVLogger(save_dir=str(output_dir), name=name, version="")
     metrics_file = Path(logger.log_dir) / "metrics.csv"
-    # Only rank 0 writes the file; on other ranks of a multi-process run `experiment` is a
-    # stand-in that has no rows to extend.
-    if resuming and metrics_file.is_file() and rank_zero_only.rank == 0:
-        with open(metrics_file, newline="", encoding="utf-8") as handle:
-            earlier = [
-                {k: v for k, v in row.items() if v != ""} for row in csv.DictReader(handle)
-            ]
-        logger.experiment.metrics.extend(earlier)
+    if rank_zero_only.rank != 0:
+        return logger  # only rank 0 writes the file; elsewhere `experiment` is a stand-in
+    carried = metrics_file.with_name(CARRIED_METRICS)
+    earlier: list[dict[str, Any]] = []
+    if resuming:
+        if metrics_file.is_file() and not carried.is_file():
+            os.replace(metrics_file, carried)
+        if carried.is_file():
+            with open(carried, newline="", encoding="utf-8") as handle:
+                earlier = [
+                    {k: v for k, v in row.items() if v != ""} for row in csv.DictReader(handle)
+                ]
+    experiment = logger.experiment  # deletes metrics.csv; the rows are safe in `carried`
+    if earlier:
+        experiment.metrics.extend(earlier)
+        experiment.save()
+    carried.unlink(missing_ok=True)
     return logger
 
 

@@ -1,10 +1,12 @@
 """Keep secrets out of logged and saved configs.
 
-Any key whose name looks like a credential (api key, token, secret, password) has its value
-replaced, at any depth, before a config reaches W&B, a CSV header or a YAML file on disk.
-A credential word must be a whole part of the key (``hf_token``, ``wandb_api_key``), so
-settings such as ``tokenizer``, ``original_tokenizer`` or ``max_tokens`` are neither hidden
-nor mistaken for secrets. Keys ending in ``_env`` name an environment variable, not a secret.
+Any key whose name looks like a credential (api key, token, secret, password, auth, bearer,
+passphrase, access key) has its value replaced, at any depth, before a config reaches W&B, a
+CSV header or a file on disk. A key name is split into words at ``_ . -`` and at camelCase
+humps (``hfToken`` is ``hf token``); a credential word must be a whole word (``hf_token``,
+``wandb_api_key``, ``authToken``, ``wandbkey``), so settings such as ``tokenizer``,
+``original_tokenizer``, ``author`` or ``max_tokens`` are neither hidden nor mistaken for
+secrets. Keys ending in ``_env`` name an environment variable, not a secret.
 """
 
 from __future__ import annotations
@@ -13,19 +15,34 @@ import re
 from pathlib import Path
 from typing import Any
 
-SECRET_KEY = re.compile(
-    r"(?:^|[_.\-])(?:api[_-]?key|private[_-]?key|token|secret|password|passwd|credentials?)"
-    r"(?:$|[_.\-])",
-    re.IGNORECASE,
+SECRET_WORDS = frozenset(
+    {"token", "secret", "password", "passwd", "passphrase", "bearer", "auth", "credential"}
+    | {"credentials", "apikey", "cookie", "authorization"}
 )
+# "<prefix> key" or "<prefix>key" is a credential (api_key, access-key, wandbkey, hfKey)
+KEY_PREFIXES = frozenset({"api", "access", "private", "secret", "wandb", "hf", "openai", "auth"})
 REDACTED = "<redacted>"
 OVERRIDE_PREFIXES = "+~"
+
+
+def key_words(name: str) -> list[str]:
+    """``wandbApiKey`` → ``[wandb, api, key]``; ``HF_TOKEN`` → ``[hf, token]``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w for w in re.split(r"[\s_.\-]+", spaced.lower()) if w]
 
 
 def looks_secret(key: Any) -> bool:
     """True for a key that holds a credential (not for ``*_env`` keys naming a variable)."""
     name = str(key)
-    return bool(SECRET_KEY.search(name)) and not name.endswith("_env")
+    if name.endswith("_env"):
+        return False
+    words = key_words(name)
+    for i, word in enumerate(words):
+        if word in SECRET_WORDS or (word.endswith("key") and word[:-3] in KEY_PREFIXES):
+            return True
+        if word == "key" and i > 0 and words[i - 1] in KEY_PREFIXES:
+            return True
+    return False
 
 
 def holds_secret(key: Any, value: Any) -> bool:
@@ -44,6 +61,21 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def secret_values(value: Any) -> list[str]:
+    """The literal values under credential-like keys anywhere in a nested config."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if holds_secret(key, item):
+                found.append(str(item))
+            else:
+                found.extend(secret_values(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(secret_values(item))
+    return found
 
 
 def secret_override_values(overrides: list[str]) -> list[str]:

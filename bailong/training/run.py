@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from peft import PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -31,6 +32,7 @@ from bailong.training.context import RunContext
 from bailong.training.global_batch import log_global_batch
 from bailong.training.loggers import build_loggers
 from bailong.training.run_log import log_checkpoint_plan, log_vocabulary
+from bailong.training.sigterm import CheckpointOnSigterm, Terminated
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
 
@@ -78,7 +80,7 @@ def build_model(
 def resolve_ckpt_path(cfg: TrainConfig, output_dir: Path) -> str | None:
     if cfg.ckpt_path == "last":
         last = checkpoint_dir(output_dir) / "last.ckpt"
-        return str(last) if last.is_file() else None
+        return str(last) if last.exists() else None  # a directory there fails, not restarts
     return cfg.ckpt_path
 
 
@@ -112,13 +114,19 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     datamodule = build_datamodule(cfg.data, tokenizer, cfg.seed)
     module = CausalLMModule(model, cfg.optim)
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
-    if ckpt_path is not None:  # a killed save may have left a temp file beside the checkpoints
-        remove_partial_writes(checkpoint_dir(ctx.output_dir))
+    # a save killed midway (even the first one) leaves a temp file beside the checkpoints
+    remove_partial_writes(checkpoint_dir(ctx.output_dir))
     trainer = build_trainer(cfg, ctx, resuming=ckpt_path is not None)
     log_global_batch(trainer, cfg.data)
     if cfg.validate_before_fit and ckpt_path is None:
         trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException:
+        saved = [c.saved for c in trainer.callbacks if isinstance(c, CheckpointOnSigterm)]
+        raise Terminated(trainer.global_step, next(iter(saved), None)) from None
+    if cfg.save_adapter:
+        module.check_finite_weights("the trained model")
     if cfg.save_adapter and trainer.is_global_zero and not cfg.lora.enabled:
         # a plain Hugging Face model that model.name_or_path (and tokenizer.name_or_path) load
         model.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))

@@ -2,7 +2,8 @@
 
 It always closes the W&B run (so a multirun gives one W&B run per job rather than one merged
 run), records a failure to ``<output_dir>/FAILED`` before re-raising (so a sweep's summary
-can report which jobs failed while the others keep their results), scrubs secrets from the
+can report which jobs failed while the others keep their results) and removes it when the job
+succeeds (a resumed run that finished is not a failed one), scrubs secrets from the
 config files Hydra saved before the job started, and derives the run's name and group from
 Hydra: name = the job's overrides, group = the sweep directory.
 """
@@ -13,7 +14,6 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 
 from bailong.training.context import RunContext
 from bailong.training.markers import FAILED_MARKER
-from bailong.training.redact import holds_secret, scrub_files, secret_override_values
+from bailong.training.redact import scrub_files, secret_override_values, secret_values
 
 
 def hydra_context(task_name: str) -> RunContext:
@@ -41,7 +41,7 @@ def run_task(
         if output_dir is None:
             output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        return job()
+        metrics = job()
     except BaseException:
         if output_dir is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -51,28 +51,17 @@ def run_task(
         wandb = sys.modules.get("wandb")  # never imported: no run to close (and no 2 s import)
         if wandb is not None and wandb.run is not None:
             wandb.finish()
-
-
-def secret_values(value: Any) -> list[str]:
-    """The literal values under credential-like keys anywhere in a nested config."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if holds_secret(key, item):
-                found.append(str(item))
-            else:
-                found.extend(secret_values(item))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(secret_values(item))
-    return found
+    if output_dir is not None:  # a resumed run that now succeeded is no longer a failed one
+        (output_dir / FAILED_MARKER).unlink(missing_ok=True)
+    return metrics
 
 
 def scrub_saved_hydra_config() -> None:
     """Redact secrets from ``<output_dir>/.hydra/*.yaml``, which Hydra writes before the job.
 
     Validation rejects a job whose config holds a literal secret, but by then Hydra has saved
-    its config, overrides and ``override_dirname``; this removes the values from those files.
+    its config, overrides and ``override_dirname``; this removes the values from those files,
+    and from a sweep's ``multirun.yaml`` (the composed config, saved before the first job).
     """
     hc = HydraConfig.get()
     if hc.output_subdir is None:
@@ -83,6 +72,8 @@ def scrub_saved_hydra_config() -> None:
     if saved.is_file():
         secrets += secret_values(OmegaConf.to_container(OmegaConf.load(saved), resolve=False))
     scrub_files(folder, secrets)
+    if hc.mode == RunMode.MULTIRUN:
+        scrub_files(Path(hc.sweep.dir), secrets)
 
 
 def optimized_metric(metrics: dict[str, float], name: str | None) -> float | None:

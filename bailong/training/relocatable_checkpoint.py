@@ -1,0 +1,47 @@
+"""Step checkpoints that keep working when a run directory is copied or moved.
+
+Lightning's ``ModelCheckpoint`` remembers absolute paths (its ``dirpath``, ``last.ckpt``, the
+kept step files). Resumed in a copied or moved run directory, it drops that memory because
+the ``dirpath`` changed: the new ``last.ckpt`` is written as ``last-v1.ckpt`` beside the stale
+one (which ``ckpt_path=last`` would then resume from again), and the keep limit forgets the
+step files saved before the move. Here the remembered paths are moved to the new directory
+instead, and file names never get a version suffix (step files are named by step).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+REMEMBERED_PATHS = ("best_model_path", "kth_best_model_path", "last_model_path")
+
+
+def moved(path: str, old_dir: str, new_dir: str) -> str:
+    """``path`` under ``new_dir`` when it was under ``old_dir`` (else unchanged)."""
+    if not path:
+        return path
+    try:
+        return str(Path(new_dir) / Path(path).relative_to(old_dir))
+    except ValueError:
+        return path
+
+
+class RelocatableCheckpoint(ModelCheckpoint):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(enable_version_counter=False, **kwargs)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        old_dir = state_dict.get("dirpath")
+        if old_dir and self.dirpath and old_dir != self.dirpath:
+            new_dir = self.dirpath
+            state_dict = {**state_dict, "dirpath": new_dir}
+            for key in REMEMBERED_PATHS:
+                if key in state_dict:
+                    state_dict[key] = moved(state_dict[key], old_dir, new_dir)
+            state_dict["best_k_models"] = {
+                moved(path, old_dir, new_dir): score
+                for path, score in state_dict.get("best_k_models", {}).items()
+            }
+        super().load_state_dict(state_dict)
