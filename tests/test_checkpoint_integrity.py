@@ -17,7 +17,13 @@ from bailong.training.run import RunContext, train
 from tests.helpers import train_settings
 from tests.test_train import FAST
 
-RUN = [*FAST, "save_adapter=false", "validate_before_fit=false", "trainer.val_check_interval=100"]
+RUN = [
+    *FAST,
+    "callbacks.checkpoint.keep=2",  # step files as well as last.ckpt
+    "save_adapter=false",
+    "validate_before_fit=false",
+    "trainer.val_check_interval=100",
+]
 
 
 @pytest.fixture(scope="module")
