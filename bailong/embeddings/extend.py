@@ -98,6 +98,7 @@ def extend_embeddings(
         cfg=cfg,
         initializer_range=float(getattr(model.config, "initializer_range", 0.02)),
         generator=torch.Generator().manual_seed(cfg.seed),
+        model=model,
     )
     rows = method.fn(ctx)
     with torch.no_grad():

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from bailong.config import ProbeConfig
+from bailong.config import ProbeConfig, probe_arms
 from bailong.data.documents import bundled_file
 from bailong.embeddings.probe import ProbeRow, probe_methods
 from bailong.embeddings.toy_extension import extend_with_corpus
@@ -108,10 +108,11 @@ def run_probe(cfg: ProbeConfig) -> list[ProbeRow]:
         )
         original, extended = load_tokenizer(original_file), load_tokenizer(extended_file)
         base = build_base(cfg, original, target_train + english_train, work)
-        template = replace(cfg.embedding_init, original_tokenizer=original_file)
-        return probe_methods(
-            base, original, extended, template, cfg.methods, target, english, cfg.block_size
-        )
+        arms = [
+            (name, replace(init, original_tokenizer=original_file))
+            for name, init in probe_arms(cfg)
+        ]
+        return probe_methods(base, original, extended, arms, target, english, cfg.block_size)
 
 
 def print_table(rows: list[ProbeRow], console: Console | None = None) -> None:
