@@ -118,7 +118,10 @@ def run_probe(cfg: ProbeConfig) -> list[ProbeRow]:
 def print_table(rows: list[ProbeRow], console: Console | None = None) -> None:
     table = Table(title="Initial loss before training (held-out text)")
     for column in ("method", "zh_tw loss", "zh_tw bits/char", "en loss", "en bits/char"):
-        table.add_column(column, justify="left" if column == "method" else "right")
+        if column == "method":  # names of variants are long: never cut them
+            table.add_column(column, justify="left", no_wrap=True, min_width=24)
+        else:
+            table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
             row.method,
