@@ -61,7 +61,7 @@ def figure(table: pd.DataFrame, path: Path) -> None:
     ax.set_yticks(list(y), ordered.index)
     ax.set_xlabel("held-out bits per character before training (lower is better)")
     ax.set_title("zh_byte_base_23m extended to 59,241 tokens: initial bits/char")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
