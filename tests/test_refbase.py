@@ -5,8 +5,12 @@ logits over the original 32,000 ids; the probe runs on it end to end. Held-out t
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -26,6 +30,7 @@ from tests.conftest import require_shared
 from tests.embedding_fixtures import extended
 from tests.helpers import compose_app
 
+ROOT = Path(__file__).resolve().parent.parent
 BASE = "models/zh_byte_base_23m"
 LLAMA2 = "tokenizers/llama2/tokenizer.model"
 # Characters and words (not taken from the held-out text) for a small extension; those Llama 2
@@ -121,3 +126,26 @@ def test_probe_runs_on_the_reference_base(tmp_path: Path, small_extension) -> No
     # extension with these pieces shortens the Chinese and leaves English tokens as they were
     assert rows[1].target.tokens < rows[0].target.tokens
     assert rows[1].english.tokens == rows[0].english.tokens
+
+
+@pytest.mark.slow  # the study's one command, shrunk: 150 characters, two methods, no variants
+def test_reference_base_study_command(tmp_path: Path) -> None:
+    base = require_shared(BASE)
+    results = tmp_path / "results"
+    env = {
+        **os.environ,
+        "BAILONG_SHARED_DATA": str(base.parent.parent),
+        "BAILONG_CACHE": str(tmp_path / "cache"),
+        "PYTHON": sys.executable,
+        "CHARS": "150",
+        "RESULTS": str(results),
+        "PROBE_ARGS": "~variants methods=[subword_mean,zeros]",
+    }
+    script = ROOT / "experiments" / "zip_tie_refbase" / "run_study.sh"
+    subprocess.run(["bash", str(script)], cwd=ROOT, env=env, check=True, timeout=1500)
+    table = pd.read_csv(results / "results.csv", index_col="method")
+    assert list(table.index) == [ORIGINAL, "subword_mean", "zeros"]
+    assert table.loc[ORIGINAL, "zh_vs_original"] == 0
+    assert (table["zh"] - (table["zh_poems"] + table["zh_modern"]) / 2).abs().max() < 1e-3
+    assert "**subword_mean**" in (results / "results.md").read_text(encoding="utf-8")
+    assert (results / "bits_per_char.png").stat().st_size > 0
