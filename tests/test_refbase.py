@@ -18,6 +18,7 @@ from bailong.config import (
     EmbeddingInitConfig,
     ModelConfig,
     QuantizationConfig,
+    probe_arms,
     validate_probe_config,
 )
 from bailong.embeddings import INIT_METHODS, extend_embeddings
@@ -149,3 +150,15 @@ def test_reference_base_study_command(tmp_path: Path) -> None:
     assert (table["zh"] - (table["zh_poems"] + table["zh_modern"]) / 2).abs().max() < 1e-3
     assert "**subword_mean**" in (results / "results.md").read_text(encoding="utf-8")
     assert (results / "bits_per_char.png").stat().st_size > 0
+
+
+def test_study_variants_change_one_reading_of_uniform_untied(tmp_path: Path, small_extension):
+    """The study's rows stay what was measured whatever zip_tie.yaml's default becomes."""
+    _, ext = small_extension
+    cfg = compose_app("probe_init_refbase", [f"extended_tokenizer={ext}"], str(tmp_path))
+    arms = dict(probe_arms(validate_probe_config(cfg)))
+    for name in ("zt_space_drop", "zt_with_bos", "piece_logprob"):
+        assert (arms[name].input_weights, arms[name].tie_output_to_input) == ("uniform", False)
+    assert arms["zt_space_drop"].space_piece == "drop" and arms["zt_with_bos"].include_bos
+    assert arms["zt_in_last_tied"].input_weights == "last"
+    assert arms["zt_in_last_tied"].tie_output_to_input
