@@ -27,7 +27,7 @@ config field (``conf/embedding_init/zip_tie.yaml``):
   only, a piece ``▁臺灣`` to ``▁`` plus its 6 bytes.
 
 The config's defaults, ``input_weights: last`` with ``tie_output_to_input: true``, are a
-MEASURED choice, not the paper's equation: of the 16 readings probed on the reference base
+MEASURED choice, not the paper's equation: of the 14 readings probed on the reference base
 ``models/zh_byte_base_23m`` (``experiments/zip_tie_refbase``) it had the lowest held-out
 Chinese bits per character before training. With uniform weights on both matrices (the
 earlier default, and ``EmbeddingInitConfig``'s field defaults) zip-tie equals
