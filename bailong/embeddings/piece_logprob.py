@@ -13,7 +13,8 @@ with the same lead byte (thousands of them) the same logit. So a new token ``t``
 - ``r_t = Σ_{k≥2} log p_base(p_k | <s>, earlier pieces of p_k's character)``: the rest of the
   token's pieces under the base, each character scored on its own after BOS (context-free;
   a piece that starts a character is scored after BOS alone). One batched forward over the
-  distinct character prefixes (about a thousand for 27k Chinese tokens) computes them all.
+  distinct character prefixes (349 for the 27,241 tokens of the default extension) computes
+  them all.
 - ``w``: a direction with ``h · w ≈ 1`` for the base's final hidden states ``h``, fitted by ridge
   least squares on states of text the base samples itself (no data set, nothing held out is
   read), so ``r_t · w`` acts as a per-token logit bias although ``lm_head`` has none.
