@@ -397,6 +397,9 @@ class ProbeConfig:
     # non-held-out text with the original tokenizer, so it has something to lose.
     base_train_steps: int = 40
     seed: int = 0
+    # Extra rows, one per named variant: overrides of `embedding_init` that name their method,
+    # e.g. {zip_tie_in_last: {method: zip_tie, input_weights: last}} (scored after `methods`).
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _fail(key: str, value: Any, allowed: str) -> None:
@@ -962,8 +965,19 @@ def validate_probe_config(cfg: DictConfig) -> ProbeConfig:
             _fail(key, path, "no such SentencePiece .model file")
     if settings.original_tokenizer is None and settings.sample_vocab_size < 300:
         _fail("sample_vocab_size", settings.sample_vocab_size, "must be at least 300")
-    if not 0.0 < settings.heldout_fraction < 1.0:
-        _fail("heldout_fraction", settings.heldout_fraction, "must lie in (0, 1)")
+    # With the model and both tokenizers given nothing is trained: whole files may be held out.
+    nothing_trained = all(
+        (settings.model.name_or_path, settings.original_tokenizer, settings.extended_tokenizer)
+    )
+    fraction = settings.heldout_fraction
+    if not (0.0 < fraction < 1.0 or (fraction == 1.0 and nothing_trained)):
+        _fail(
+            "heldout_fraction",
+            settings.heldout_fraction,
+            "must lie in (0, 1), or be 1 (whole files) when model.name_or_path, "
+            "original_tokenizer and extended_tokenizer are all given",
+        )
+    probe_arms(settings)  # each variant is checked here, before any model is loaded
     if settings.block_size < 2:
         _fail("block_size", settings.block_size, "must be at least 2")
     if settings.base_train_steps < 0:
@@ -977,3 +991,25 @@ def validate_probe_config(cfg: DictConfig) -> ProbeConfig:
         problems += collect([lambda: check_cpu_4bit_shapes(settings.model)])
     raise_all(problems)
     return settings
+
+
+def probe_arms(settings: ProbeConfig) -> list[tuple[str, EmbeddingInitConfig]]:
+    """The probe's rows after the reference: ``(name, embedding_init)`` for every method, then
+    every variant (``embedding_init`` with the variant's overrides), each checked."""
+    arms = [(m, replace(settings.embedding_init, method=m)) for m in settings.methods]
+    for name, overrides in settings.variants.items():
+        key = f"variants.{name}"
+        if name in settings.methods:
+            _fail(key, overrides, "a variant's name must differ from every name in `methods`")
+        if "method" not in overrides:
+            _fail(f"{key}.method", None, "each variant names its method")
+        try:
+            merged = OmegaConf.merge(OmegaConf.structured(settings.embedding_init), overrides)
+        except OmegaConfBaseException as err:
+            raise ConfigError(f"{key}: {str(err).strip()}") from None
+        variant = OmegaConf.to_object(merged)
+        assert isinstance(variant, EmbeddingInitConfig)
+        _check_choice(f"{key}.method", variant.method, embedding_init_methods()[1:])
+        check_embedding_init(replace(variant, method="none"), key)
+        arms.append((name, variant))
+    return arms

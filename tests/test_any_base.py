@@ -247,9 +247,16 @@ def test_extension_keeps_old_rows_ties_and_english_logits(tmp_path: Path, pairs,
     assert torch.equal(inp[: len(original)], old) and torch.equal(out[: len(original)], old_head)
     assert (out is inp) is tied, "a tied base stays tied: one combined row per new token"
     pieces = new_token_pieces(tokenizer, pair.original, len(tokenizer))
-    assert torch.equal(inp[len(original) :], combine_rows(old, pieces, "uniform"))
+    init = cfg.embedding_init  # zip_tie as configured (conf/embedding_init/zip_tie.yaml)
+    new_inp = combine_rows(old, pieces, init.input_weights)
+    assert torch.equal(inp[len(original) :], new_inp)
     if not tied:
-        assert torch.equal(out[len(original) :], combine_rows(old_head, pieces, "uniform"))
+        new_out = (
+            new_inp
+            if init.tie_output_to_input
+            else combine_rows(old_head, pieces, init.output_weights)
+        )
+        assert torch.equal(out[len(original) :], new_out)
     with torch.no_grad():
         after = extended(ids).logits
     torch.testing.assert_close(after[..., : before.shape[-1]], before, rtol=0, atol=1e-6)
@@ -269,7 +276,8 @@ def test_rows_a_base_has_past_its_tokenizer_are_taken_first(tmp_path: Path, pair
     assert rows.shape[0] == num_old + 6, "no growth: the spare rows suffice"
     assert torch.equal(rows[:num_old], old[:num_old])
     pieces = new_token_pieces(tokenizer, pair.original, num_old + 6)
-    assert torch.equal(rows[num_old:], combine_rows(old[:num_old], pieces, "uniform"))
+    weights = cfg.embedding_init.input_weights
+    assert torch.equal(rows[num_old:], combine_rows(old[:num_old], pieces, weights))
     assert torch.allclose(rows[-1], old[:num_old].mean(0), atol=1e-6), "spare rows: the mean"
 
 

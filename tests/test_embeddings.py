@@ -83,6 +83,30 @@ def test_zip_tie_rows_are_the_weighted_combination_of_original_pieces(tiny_files
     assert torch.equal(model.get_output_embeddings().weight[tai], row)
 
 
+def test_configured_zip_tie_default_is_the_measured_reading_not_subword_mean(
+    tmp_path: Path, tiny_files
+) -> None:
+    """conf/embedding_init/zip_tie.yaml: last piece's input row, lm_head tied to it (chosen by
+    experiments/zip_tie_refbase), so its rows differ from subword_mean's."""
+    original, ext = tiny_files
+    cfg = train_settings(
+        tmp_path, ["embedding_init=zip_tie", f"embedding_init.original_tokenizer={original}"]
+    ).embedding_init
+    assert (cfg.input_weights, cfg.tie_output_to_input) == ("last", True)
+    tokenizer = load_tokenizer(str(ext))
+    base = tiny_llama(len(SentencePieceProcessor(model_file=str(original))))
+    old_in = base.get_input_embeddings().weight.detach().clone()
+    zip_tie, subword = copy.deepcopy(base), copy.deepcopy(base)
+    extend_embeddings(zip_tie, tokenizer, cfg)
+    extend_embeddings(subword, tokenizer, replace(cfg, method="subword_mean"))
+    tai = tokenizer.convert_tokens_to_ids("臺")
+    assert torch.equal(zip_tie.get_input_embeddings().weight[tai], old_in[byte_ids("臺")[-1]])
+    assert torch.equal(zip_tie.lm_head.weight[tai], old_in[byte_ids("臺")[-1]])
+    for matrix in ("get_input_embeddings", "get_output_embeddings"):
+        new_rows = [getattr(m, matrix)().weight[len(old_in) :] for m in (zip_tie, subword)]
+        assert not torch.equal(*new_rows), matrix
+
+
 def test_leading_space_piece_is_a_choice(tiny_files) -> None:
     original, ext = tiny_files
     tokenizer = load_tokenizer(str(ext))

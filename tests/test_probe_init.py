@@ -9,7 +9,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from rich.console import Console
 
-from bailong.config import ConfigError, validate_probe_config
+from bailong.config import ConfigError, probe_arms, validate_probe_config
 from bailong.embeddings.probe import ORIGINAL
 from bailong.embeddings.probe_run import print_table, run_probe, write_json
 from tests.helpers import CONF
@@ -71,3 +71,27 @@ def test_probe_config_names_bad_values(tmp_path: Path) -> None:
         probe_settings(tmp_path, ["methods=[zip_tie,fancy]"])
     with pytest.raises(ConfigError, match=r"embedding_init\.output_weights"):
         probe_settings(tmp_path, ["embedding_init.output_weights=max"])
+
+
+def test_variants_are_named_rows_checked_before_loading(tmp_path: Path) -> None:
+    settings = probe_settings(
+        tmp_path,
+        ["methods=[zeros]", "+variants={zt_last: {method: zip_tie, input_weights: last}}"],
+    )
+    assert [name for name, _ in probe_arms(settings)] == ["zeros", "zt_last"]
+    assert probe_arms(settings)[1][1].input_weights == "last"
+    rows = run_probe(settings)
+    assert [r.method for r in rows] == [ORIGINAL, "zeros", "zt_last"]
+    with pytest.raises(ConfigError, match=r"variants\.v\.method"):
+        probe_settings(tmp_path, ["+variants={v: {input_weights: last}}"])
+    with pytest.raises(ConfigError, match=r"variants\.v\.input_weights"):
+        probe_settings(tmp_path, ["+variants={v: {method: zip_tie, input_weights: max}}"])
+    with pytest.raises(ConfigError, match=r"variants\.v"):
+        probe_settings(tmp_path, ["+variants={v: {method: zip_tie, weight: 2}}"])
+    with pytest.raises(ConfigError, match=r"variants\.zeros"):
+        probe_settings(tmp_path, ["methods=[zeros]", "+variants={zeros: {method: mean}}"])
+
+
+def test_whole_files_only_when_nothing_is_trained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"heldout_fraction=1\.0.*all given"):
+        probe_settings(tmp_path, ["heldout_fraction=1.0"])

@@ -1,8 +1,9 @@
 """Vocabulary extension: resize embeddings to an extended tokenizer and initialize new rows.
 
-Methods (``embedding_init.method``): ``zip_tie`` (Bailong's), and the baselines
-``subword_mean``, ``mean``, ``mean_cov``, ``random``, ``zeros``. Add a method by writing an
-``InitContext -> NewRows`` function and registering it in ``registry.INIT_METHODS``.
+Methods (``embedding_init.method``): ``zip_tie`` (Bailong's), the baselines
+``subword_mean``, ``mean``, ``mean_cov``, ``random``, ``zeros``, and ``piece_logprob`` (ours).
+Add a method by writing an ``InitContext -> NewRows`` function and registering it in
+``registry.INIT_METHODS``.
 """
 
 from bailong.embeddings.context import InitContext, NewRows

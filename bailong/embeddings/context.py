@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from transformers import PreTrainedModel
 
 from bailong.config import EmbeddingInitConfig
 
@@ -26,6 +27,9 @@ class InitContext:
     cfg: EmbeddingInitConfig
     initializer_range: float  # the model's init std (config.initializer_range)
     generator: torch.Generator  # seeded from cfg.seed
+    # The model being extended (already resized), for methods that ask the base itself
+    # (piece_logprob); rows >= the old vocabulary are not yet initialized.
+    model: PreTrainedModel | None = None
 
 
 @dataclass

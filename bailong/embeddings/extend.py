@@ -52,7 +52,8 @@ def extend_embeddings(
     Every row from the original tokenizer's size on is written, including rows a base already
     had past its tokenizer (Qwen2's 151,936 rows for 151,665 tokens): no token ever used them.
     A tied model (one matrix for embedding and head) gets one row per new token, the input
-    combination; its ``input_weights`` and ``output_weights`` must then agree.
+    combination; its ``input_weights`` and ``output_weights`` must then agree (or
+    ``tie_output_to_input`` be set, as in the default).
     """
     if cfg.method not in INIT_METHODS:
         raise ValueError(f"embedding_init.method={cfg.method!r}: allowed {sorted(INIT_METHODS)}")
@@ -68,7 +69,8 @@ def extend_embeddings(
             f"{cfg.original_tokenizer!r} has {len(original)} pieces; extend the model the "
             "original tokenizer belongs to"
         )
-    if not untied(model) and cfg.method == "zip_tie" and cfg.input_weights != cfg.output_weights:
+    differs = cfg.input_weights != cfg.output_weights and not cfg.tie_output_to_input
+    if not untied(model) and cfg.method == "zip_tie" and differs:
         raise ValueError(
             f"embedding_init.output_weights={cfg.output_weights!r} differs from input_weights="
             f"{cfg.input_weights!r}, but this model ties its head to its embedding (one row per "
@@ -98,6 +100,7 @@ def extend_embeddings(
         cfg=cfg,
         initializer_range=float(getattr(model.config, "initializer_range", 0.02)),
         generator=torch.Generator().manual_seed(cfg.seed),
+        model=model,
     )
     rows = method.fn(ctx)
     with torch.no_grad():

@@ -13,8 +13,9 @@ windows of ``block_size`` that overlap by one token (a window's first token is o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from rich.progress import Progress, TextColumn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config import EmbeddingInitConfig
@@ -44,34 +45,41 @@ def probe_methods(
     model: PreTrainedModel,
     original_tokenizer: PreTrainedTokenizerBase,
     extended_tokenizer: PreTrainedTokenizerBase,
-    template: EmbeddingInitConfig,
-    methods: Sequence[str],
+    arms: Sequence[tuple[str, EmbeddingInitConfig]],
     target: Sequence[str],
     english: Sequence[str],
     block_size: int,
 ) -> list[ProbeRow]:
-    """The reference row, then one row per method; ``model`` is returned to its old size.
+    """The reference row, then one row per ``(name, embedding_init)`` arm; ``model`` is
+    returned to its old size.
 
-    The model is loaded once (a 4-bit 7B loads in minutes): each method extends it, is scored,
+    The model is loaded once (a 4-bit 7B loads in minutes): each arm extends it, is scored,
     and the vocabulary is cut back to the original rows, which the extension never changes.
+    A progress bar advances once per row.
     """
     num_old = model.get_input_embeddings().num_embeddings
-    rows = [
-        ProbeRow(
-            ORIGINAL,
-            score_documents(model, original_tokenizer, target, block_size),
-            score_documents(model, original_tokenizer, english, block_size),
-        )
-    ]
-    for method in methods:
-        extend_embeddings(model, extended_tokenizer, replace(template, method=method))
+    names = [ORIGINAL, *(name for name, _ in arms)]
+    rows: list[ProbeRow] = []
+    with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[row]}")) as bar:
+        task = bar.add_task("probe rows", total=len(names), row=ORIGINAL)
         rows.append(
             ProbeRow(
-                method,
-                score_documents(model, extended_tokenizer, target, block_size),
-                score_documents(model, extended_tokenizer, english, block_size),
+                ORIGINAL,
+                score_documents(model, original_tokenizer, target, block_size),
+                score_documents(model, original_tokenizer, english, block_size),
             )
         )
-        model.resize_token_embeddings(num_old, mean_resizing=False)
+        for name, cfg in arms:
+            bar.update(task, advance=1, row=name)
+            extend_embeddings(model, extended_tokenizer, cfg)
+            rows.append(
+                ProbeRow(
+                    name,
+                    score_documents(model, extended_tokenizer, target, block_size),
+                    score_documents(model, extended_tokenizer, english, block_size),
+                )
+            )
+            model.resize_token_embeddings(num_old, mean_resizing=False)
+        bar.update(task, advance=1, row="done")
     assert model.get_input_embeddings().num_embeddings == num_old
     return rows

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from bailong.config import ProbeConfig
+from bailong.config import ProbeConfig, probe_arms
 from bailong.data.documents import bundled_file
 from bailong.embeddings.probe import ProbeRow, probe_methods
 from bailong.embeddings.toy_extension import extend_with_corpus
@@ -108,16 +108,20 @@ def run_probe(cfg: ProbeConfig) -> list[ProbeRow]:
         )
         original, extended = load_tokenizer(original_file), load_tokenizer(extended_file)
         base = build_base(cfg, original, target_train + english_train, work)
-        template = replace(cfg.embedding_init, original_tokenizer=original_file)
-        return probe_methods(
-            base, original, extended, template, cfg.methods, target, english, cfg.block_size
-        )
+        arms = [
+            (name, replace(init, original_tokenizer=original_file))
+            for name, init in probe_arms(cfg)
+        ]
+        return probe_methods(base, original, extended, arms, target, english, cfg.block_size)
 
 
 def print_table(rows: list[ProbeRow], console: Console | None = None) -> None:
     table = Table(title="Initial loss before training (held-out text)")
     for column in ("method", "zh_tw loss", "zh_tw bits/char", "en loss", "en bits/char"):
-        table.add_column(column, justify="left" if column == "method" else "right")
+        if column == "method":  # names of variants are long: never cut them
+            table.add_column(column, justify="left", no_wrap=True, min_width=24)
+        else:
+            table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
             row.method,

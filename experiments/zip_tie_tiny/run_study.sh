@@ -44,7 +44,8 @@ $PY -m bailong.cli.probe_init paths.cache_dir="$CACHE" hydra.run.dir="$STUDY/pro
   original_tokenizer="$BAILONG_SHARED_DATA/tokenizers/llama2/tokenizer.model" \
   extended_tokenizer="$STUDY/tokenizer/tokenizer.model" methods="[$METHODS]" \
   target_files="[$STUDY/heldout/zh.txt]" english_files="[$STUDY/heldout/en.txt]" \
-  heldout_fraction=0.999 block_size=128 embedding_init.output_weights=first  # as the sweep
+  heldout_fraction=0.999 block_size=128 embedding_init.output_weights=first \
+  embedding_init.input_weights=uniform embedding_init.tie_output_to_input=false  # as the sweep
 
 # one Hydra multirun over the seeds per arm, PARALLEL arms at a time (logs: sweep/<arm>.log)
 mkdir -p "$STUDY/sweep"
