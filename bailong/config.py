@@ -413,7 +413,9 @@ def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
 
 # The initializers registered in bailong.embeddings.registry, by name: the registry imports
 # torch (seconds), which validating a config must not (tests/test_startup.py keeps the two equal).
-INIT_METHOD_NAMES = ("zip_tie", "subword_mean", "mean", "mean_cov", "random", "zeros")
+INIT_METHOD_NAMES = (
+    "zip_tie", "subword_mean", "mean", "mean_cov", "random", "zeros", "piece_logprob",
+)
 
 
 def embedding_init_methods() -> tuple[str, ...]:
