@@ -9,19 +9,21 @@ the key, the value and what is allowed.
 from __future__ import annotations
 
 import math
-import typing
 from pathlib import Path
 from typing import Any
 
-from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
-
 from bailong.config import TrainConfig, _fail
 from bailong.data.documents import DATA_SUFFIXES, resolve_files
-from bailong.model.module import ALWAYS_LOGGED
 
-PRECISIONS = tuple(
-    str(v) for literal in typing.get_args(_PRECISION_INPUT) for v in typing.get_args(literal)
-)
+# Lightning's precision names (its _PRECISION_INPUT; importing Lightning to read them costs
+# seconds at every config check, so tests/test_startup.py keeps this copy equal to it)
+PRECISIONS = (
+    "64", "32", "16", "bf16", "transformer-engine", "transformer-engine-float16",
+    "16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true",
+)  # fmt: skip
+# what CausalLMModule's training_step and validation hooks always log (bailong/model/module.py):
+# the names optimized_metric may pick (train/skipped_batches appears only once one was skipped)
+ALWAYS_LOGGED = ("train/loss", "train/tokens_seen", "train/lr", "val/loss", "val/ppl")
 MAX_SEED = 2**32 - 1  # numpy's seed range (Lightning seeds numpy too)
 # the modules LoRA can target in a Llama built from model.config (peft matches name suffixes);
 # other families (model.config.model_type) are left to peft

@@ -81,6 +81,19 @@ def test_init_method_names_match_the_registry() -> None:
     assert tuple(INIT_METHODS) == INIT_METHOD_NAMES
 
 
+def test_precision_names_match_lightning() -> None:
+    import typing
+
+    from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
+
+    from bailong.train_checks import PRECISIONS
+
+    names = {
+        str(v) for literal in typing.get_args(_PRECISION_INPUT) for v in typing.get_args(literal)
+    }
+    assert set(PRECISIONS) == names
+
+
 def test_bailong_data_config_error_is_one_line() -> None:
     from bailong.cli.data import main as data_main
 

@@ -24,9 +24,6 @@ from bailong.training.checkpoint_io import CheckpointReadError
 from bailong.training.optim import build_optimizer, build_scheduler
 
 log = logging.getLogger(__name__)
-# what training_step/validation hooks always log: the names optimized_metric may pick
-# (train/skipped_batches appears only once a batch was skipped)
-ALWAYS_LOGGED = ("train/loss", "train/tokens_seen", "train/lr", "val/loss", "val/ppl")
 
 
 class NonFiniteLossError(RuntimeError):
