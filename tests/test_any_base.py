@@ -355,6 +355,19 @@ def test_whole_path(tmp_path: Path, pairs, family: str, embeddings: str) -> None
         assert (_logits(lm.model, lm.tokenizer) - expected).abs().max() > 1e-3
 
 
+def test_a_vocabulary_padded_to_a_multiple_reloads(tmp_path: Path, pairs) -> None:
+    """``embedding_init.pad_to_multiple_of``: the adapter holds the padded rows, and reloading
+    grows the base the same way before attaching it."""
+    pair = pairs[FAMILIES["mistral"][1]]
+    run = tmp_path / "run"
+    overrides = [*family_overrides("mistral", pair), *FAST, "embedding_init.pad_to_multiple_of=64"]
+    train(train_settings(run, overrides), RunContext(output_dir=run))
+    lm = load_trained(run)
+    rows = lm.model.get_base_model().get_input_embeddings().num_embeddings
+    assert rows % 64 == 0 and len(lm.tokenizer) <= rows < len(lm.tokenizer) + 64
+    assert torch.isfinite(_logits(lm.model, lm.tokenizer)).all()
+
+
 def test_sample_byte_level_tokenizer_trains_the_default_run(tmp_path: Path) -> None:
     cfg = train_settings(tmp_path, ["model=tiny_qwen2", "tokenizer=sample_byte_level"])
     tokenizer = build_tokenizer(cfg)

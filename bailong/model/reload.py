@@ -35,6 +35,7 @@ from transformers import (
 )
 
 from bailong.config import ConfigError, ModelConfig, QuantizationConfig, TrainConfig
+from bailong.embeddings.resize import resize_to
 from bailong.model.load import load_base_model, torch_dtype
 from bailong.training.redact import redact
 
@@ -63,6 +64,9 @@ class RunRecord:
     base_vocab_size: int
     cache_dir: Path
     chat_template: str  # how the run rendered conversations: llama2 | tokenizer
+    # how the run grew the vocabulary: extended at all, and rounded up to a multiple of what
+    extended: bool = False
+    pad_to_multiple_of: int | None = None
 
     @classmethod
     def read(cls, adapter_dir: Path) -> RunRecord:
@@ -89,12 +93,15 @@ class RunRecord:
         model.trust_remote_code = False  # never granted by a file; see load_base_for_run
         default_cache = Path.home() / ".cache" / "bailong"
         chat = train_cfg.get("data", {}).get("chat", {})
+        init = train_cfg.get("embedding_init", {})
         return cls(
             model=model,  # type: ignore[arg-type]
             quantization=quant,  # type: ignore[arg-type]
             base_vocab_size=int(raw["base_vocab_size"]),
             cache_dir=Path(train_cfg.get("paths", {}).get("cache_dir") or default_cache),
             chat_template=str(chat.get("template", "llama2")),
+            extended=init.get("method", "none") != "none",
+            pad_to_multiple_of=init.get("pad_to_multiple_of"),
         )
 
 
@@ -147,7 +154,10 @@ def load_base_for_run(
         model_cfg.dtype = dtype
     quant = _quantization(record, quantize, dtype)
     base = load_base_model(model_cfg, quant, record.base_vocab_size, cache_dir or record.cache_dir)
-    if base.get_input_embeddings().num_embeddings < tokenizer_size:
+    rows = base.get_input_embeddings().num_embeddings
+    if record.extended:  # grown exactly as training grew it (padding rows included)
+        resize_to(base, max(tokenizer_size, rows), record.pad_to_multiple_of)
+    elif rows < tokenizer_size:
         # mean_resizing=False: the adapter's saved embedding/head rows replace these rows.
         base.resize_token_embeddings(tokenizer_size, mean_resizing=False)
     return base
