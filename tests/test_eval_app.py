@@ -62,7 +62,7 @@ def test_perplexity_and_multiple_choice_run(tmp_path_factory, tmp_path: Path) ->
     cfg = compose_eval(
         [
             f"model_path={run}",
-            "eval=mc_jsonl",
+            "eval=mc_file",
             f"eval.multiple_choice.path={mc}",
             "eval.multiple_choice.k_shot=2",
         ]
