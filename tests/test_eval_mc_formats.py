@@ -53,9 +53,8 @@ def test_jsonl_csv_and_tmmlu_folder() -> None:
         ("line 3", "地理", 0),
     ]
     csv_rows = load_file(FIXTURES / "tmmlu_plus.csv")
-    assert [(r.id, r.choices[0], r.answer) for r in csv_rows] == [("row 2", "亞洲", 0)] + [
-        ("row 3", "臺灣", 0)
-    ]
+    rows = [(r.id, r.choices[0], r.answer) for r in csv_rows]
+    assert rows == [("row 2", "亞洲", 0), ("row 3", "臺灣", 0)]
     records, skipped = load_tmmlu(FIXTURES / "tmmlu")
     assert skipped == {"地理": 1, "歷史": 0}  # the essay question has no options
     assert [(r.subject, r.answer) for r in records] == [
@@ -107,7 +106,8 @@ def test_answer_text_and_letter_must_agree() -> None:
 
 def test_other_bad_records_and_files_are_named(tmp_path: Path) -> None:
     jsonl = tmp_path / "x.jsonl"
-    jsonl.write_text('{"question": "q", "choices": ["a", "b"], "answer": 0}\n{"question": ', "utf-8")
+    good = '{"question": "q", "choices": ["a", "b"], "answer": 0}\n'
+    jsonl.write_text(good + '{"question": ', "utf-8")
     with pytest.raises(RecordError, match=r"x\.jsonl:2: malformed JSON"):
         load_file(jsonl)
     as_json = tmp_path / "y.json"

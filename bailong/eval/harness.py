@@ -151,8 +151,11 @@ def score_subject(
             for doc, n in prompt_tokens(hflm, task_dict[name]).items():
                 tokens[doc] = max(tokens.get(doc, 0), n)
         too_long = sorted(d for d, n in tokens.items() if n > hflm.max_length)
-        kept = [d for d in range(len(records)) if settings.long_prompts == "truncate"
-                or d not in too_long]
+        kept = [
+            d
+            for d in range(len(records))
+            if settings.long_prompts == "truncate" or d not in too_long
+        ]
         row: dict[str, Any] = {
             "subject": subject,
             "n": len(kept),
@@ -262,9 +265,7 @@ def accuracy_report(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, fl
     report["subject_mean"] = {k: sum(r[k] for r in scored) / len(scored) for k in keys} | {
         "n": float(len(scored))
     }
-    report["overall"] = {k: sum(r[k] * r["n"] for r in scored) / n for k in keys} | {
-        "n": float(n)
-    }
+    report["overall"] = {k: sum(r[k] * r["n"] for r in scored) / n for k in keys} | {"n": float(n)}
     report["long_prompts"] = {
         "n": float(sum(r["too_long"] for r in rows)),
         "longest": float(max(r["longest_prompt"] for r in rows)),
