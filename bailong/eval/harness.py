@@ -140,11 +140,12 @@ def score_subject(
     """Accuracy of one subject under both scorings, with per-question predictions."""
     from lm_eval.api.model import CachingLM
     from lm_eval.evaluator import evaluate
-    from lm_eval.tasks import get_task_dict
+    from lm_eval.tasks import TaskManager, get_task_dict
 
     configs = [task_config(s, subject, records, settings) for s in SCORINGS]
     with _quiet_harness():
-        task_dict = get_task_dict(configs)
+        # no built-in tasks: indexing the harness's thousands of task files takes ~20 s
+        task_dict = get_task_dict(configs, TaskManager(include_defaults=False))
         names = [c["task"] for c in configs]
         tokens: dict[int, int] = {}
         for name in names:
