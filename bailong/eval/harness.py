@@ -91,13 +91,14 @@ def harness_model(model: Any, tokenizer: Any, settings: MCSettings) -> Any:
 
     limit = context_length(model)
     max_length = min(settings.max_length or limit, limit)
-    return HFLM(
-        pretrained=model,
-        tokenizer=tokenizer,
-        batch_size=settings.batch_size,
-        max_length=max_length,
-        softmax_dtype="float32",  # bf16 log-probabilities tie on small models
-    )
+    with _quiet_harness():  # it warns that an initialized model skips its loading options
+        return HFLM(
+            pretrained=model,
+            tokenizer=tokenizer,
+            batch_size=settings.batch_size,
+            max_length=max_length,
+            softmax_dtype="float32",  # bf16 log-probabilities tie on small models
+        )
 
 
 @contextmanager
@@ -165,13 +166,17 @@ def score_subject(
         }
         if not kept:
             return row | {"questions": []}
-        out = evaluate(
-            lm=CachingLM(hflm, str(cache.parent / f"{cache.name}_rank0.db")),
-            task_dict=task_dict,
-            samples=None if len(kept) == len(records) else dict.fromkeys(names, kept),
-            bootstrap_iters=0,
-            log_samples=True,
-        )
+        cached = CachingLM(hflm, str(cache.parent / f"{cache.name}_rank0.db"))
+        try:
+            out = evaluate(
+                lm=cached,
+                task_dict=task_dict,
+                samples=None if len(kept) == len(records) else dict.fromkeys(names, kept),
+                bootstrap_iters=0,
+                log_samples=True,
+            )
+        finally:
+            cached.dbdict.close()
     assert out is not None
     letter, option = (out["results"][n] for n in names)
     row |= {
@@ -232,7 +237,7 @@ def run_subjects(
     todo = [s for s in by_subject if s not in done]
     total = sum(len(by_subject[s]) for s in todo)
     if done:
-        console.print(f"resuming: {len(done)} subjects already scored in {progress}")
+        console.print(f"resuming: {len(done)} subjects already in {progress}", soft_wrap=True)
     hflm, scored, start = None, 0, time.monotonic()
     for i, subject in enumerate(todo, start=1):
         if hflm is None:
@@ -248,7 +253,8 @@ def run_subjects(
         console.print(
             f"[{i}/{len(todo)}] {subject}: {len(records)} questions, {accuracy}, "
             f"{row['too_long']} over {hflm.max_length} tokens; {scored}/{total} questions "
-            f"in {elapsed:.0f} s, about {left:.0f} s left"
+            f"in {elapsed:.0f} s, about {left:.0f} s left",
+            soft_wrap=True,
         )
     return [done[s] for s in by_subject]
 

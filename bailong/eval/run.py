@@ -97,7 +97,9 @@ def run_multiple_choice(
         max_length=section.max_length,
         long_prompts=section.long_prompts,
     )
-    fingerprint = {"model_path": cfg.model_path, "path": section.path} | asdict(settings)
+    data = {k: getattr(section, k) for k in ("path", "format", "max_per_subject")}
+    fingerprint = {"model_path": cfg.model_path, **data, "fields": asdict(section.fields)}
+    fingerprint |= asdict(settings)
 
     def load() -> tuple[object, object]:
         lm = _load(cfg)

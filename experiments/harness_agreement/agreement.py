@@ -53,17 +53,19 @@ def main() -> None:
     parser.add_argument("--subjects", nargs="+", default=["企業管理", "冷凍空調", "分科測驗地理"])
     parser.add_argument("--per-subject", type=int, default=20)
     parser.add_argument("--k-shot", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--dtype", default=None, help="float32 | bfloat16 (default: the model's)")
     args = parser.parse_args()
 
     old = old_scorer()
-    lm = load_trained(args.model)
+    lm = load_trained(args.model, dtype=args.dtype)
     records, _ = load_tmmlu(shared_path("eval/tmmlu/subjects"), args.subjects, args.per_subject)
     questions = [old.Question(r.question, r.choices, r.answer, r.subject) for r in records]
     lines = [
         f"# Harness vs previous scorer: {Path(args.model).name}",
         "",
         f"{dt.date.today()}, CPU, {len(records)} TMMLU questions ({', '.join(args.subjects)}, "
-        f"first {args.per_subject} each), model context {lm.model.config.max_position_embeddings}.",
+        f"first {args.per_subject} each), model context {lm.model.config.max_position_embeddings},"
+        f" weights {lm.model.dtype}.",
         "",
         "| k-shot | scoring | acc previous | acc harness | same prediction | time previous | "
         "time harness |",
@@ -116,7 +118,7 @@ def main() -> None:
         notes.append(f"- k={k}: {over} questions over the context (harness truncated them)")
     lines += ["", "Disagreements and truncation:", "", *(notes or ["- none"])]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    target = RESULTS / f"{Path(args.model).name}.md"
+    target = RESULTS / f"{Path(args.model).name}{'-' + args.dtype if args.dtype else ''}.md"
     target.write_text("\n".join(lines) + "\n", "utf-8")
     print("\n".join(lines))
     print(f"written: {target}")
