@@ -20,6 +20,7 @@ from bailong.eval.harness import (
 )
 from bailong.eval.mc_formats import LETTERS, MCRecord
 from bailong.model.reload import load_trained
+from tests.conftest import require_shared
 from tests.eval_fixtures import EN, ZH, trained_run
 
 
@@ -31,8 +32,8 @@ def loaded(tmp_path_factory: pytest.TempPathFactory):
 
 def _by_hand(model, tok, context: str, continuation: str) -> float:
     """Log-likelihood of one continuation: BOS + text, one unpadded forward, no batching."""
-    ctx = tok(context)["input_ids"]
-    ids = tok(context + continuation)["input_ids"]
+    ctx = [tok.bos_token_id, *tok(context, add_special_tokens=False)["input_ids"]]
+    ids = [tok.bos_token_id, *tok(context + continuation, add_special_tokens=False)["input_ids"]]
     with torch.no_grad():
         logp = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0].float(), -1)
     return float(sum(logp[i - 1, ids[i]] for i in range(len(ctx), len(ids))))
@@ -150,3 +151,15 @@ def test_progress_is_written_per_subject_and_a_killed_run_resumes(
         hook.remove()
     with pytest.raises(ValueError, match="results of other settings"):
         run_subjects(lambda: loaded, records, MCSettings(k_shot=2), out, fp | {"k_shot": 2})
+
+
+def test_bos_comes_first_even_when_the_tokenizer_adds_none() -> None:
+    """The reference base ships only tokenizer.model, so its tokenizer adds no BOS; the
+    harness must still score BOS + text, as training and the perplexity scorer do."""
+    lm = load_trained(require_shared("models/zh_byte_base_23m"))
+    assert lm.tokenizer("臺灣")["input_ids"][0] != lm.tokenizer.bos_token_id
+    hflm = harness_model(lm.model, lm.tokenizer, MCSettings())
+    bare = lm.tokenizer("問題：臺灣", add_special_tokens=False)["input_ids"]
+    assert hflm.tok_encode("問題：臺灣") == [lm.tokenizer.bos_token_id, *bare]
+    assert hflm.tok_encode("問題：臺灣", add_special_tokens=False) == bare
+    assert hflm.max_length == 1024  # the model's max_position_embeddings

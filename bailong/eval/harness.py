@@ -4,7 +4,8 @@ The harness does the scoring (prompt rendering with k-shot examples, log-likelih
 choice, ``acc``/``acc_norm``); bailong supplies what the harness has no notion of:
 
 * the model: a trained run (4-bit base + adapter + extended vocabulary) reloaded by
-  ``load_trained`` and handed to the harness's ``HFLM`` as an initialized model;
+  ``load_trained`` and handed to the harness's ``HFLM`` as an initialized model, with BOS
+  always first as in training (``harness_lm.py``);
 * the data: records parsed strictly by :mod:`bailong.eval.mc_formats` (the harness would load
   local JSON only through ``datasets``, which neither reads TCIC's id-keyed objects nor names
   the bad record) and given to the shipped task definitions (``tasks/mc_*.yaml``);
@@ -87,12 +88,12 @@ def context_length(model: Any) -> int:
 
 def harness_model(model: Any, tokenizer: Any, settings: MCSettings) -> Any:
     """The harness's HF model around an already loaded (quantized, adapted) model."""
-    from lm_eval.models.huggingface import HFLM
+    from bailong.eval.harness_lm import BosFirstHFLM
 
     limit = context_length(model)
     max_length = min(settings.max_length or limit, limit)
     with _quiet_harness():  # it warns that an initialized model skips its loading options
-        return HFLM(
+        return BosFirstHFLM(
             pretrained=model,
             tokenizer=tokenizer,
             batch_size=settings.batch_size,
