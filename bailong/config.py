@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from bailong.eval.mc_formats import FieldMap
 from bailong.shared_data import ENV_VAR, shared_path
 
 
@@ -791,7 +792,8 @@ def validate_extend_tokenizer_config(cfg: DictConfig) -> ExtendTokenizerConfig:
 # bailong-eval: one benchmark per job (`eval=<option>`; a multirun runs several).
 
 EVAL_KINDS = ("perplexity", "multiple_choice", "generation")
-MC_FORMATS = ("tmmlu", "jsonl")
+MC_FORMATS = ("tmmlu", "auto", "json", "jsonl", "csv")  # auto: by the file's suffix
+LONG_PROMPT_POLICIES = ("truncate", "skip")
 
 
 def _shared_resolver(relative: str) -> str:
@@ -818,15 +820,19 @@ class PerplexityEvalConfig:
 
 @dataclass
 class MultipleChoiceEvalConfig:
-    format: str = "tmmlu"  # tmmlu (subjects folder of data.csv) | jsonl (question/choices/answer)
+    # tmmlu: a subjects folder of data.csv; auto | json | jsonl | csv: one file of records
+    # (JSON object keyed by id, JSON list, JSON Lines, CSV; bailong.eval.mc_formats)
+    format: str = "tmmlu"
     path: str | None = None
+    fields: FieldMap = field(default_factory=FieldMap)  # null = the usual field names
     subjects: list[str] = field(default_factory=list)  # empty = all
     max_per_subject: int | None = None
     k_shot: int = 0
     question_prefix: str = "問題："
     answer_cue: str = "答案："
     batch_size: int = 8
-    max_length: int = 2048
+    max_length: int | None = None  # null: the model's context (max_position_embeddings)
+    long_prompts: str = "truncate"  # prompts over max_length: truncate (from the left) | skip
 
 
 @dataclass
@@ -916,6 +922,11 @@ def _check_eval_values(cfg: EvalConfig) -> None:
             _fail("eval.perplexity.block_size", section.block_size, "must be at least 2")
     elif task.kind == "multiple_choice":
         _check_choice("eval.multiple_choice.format", section.format, MC_FORMATS)
+        _check_choice(
+            "eval.multiple_choice.long_prompts", section.long_prompts, LONG_PROMPT_POLICIES
+        )
+        if section.max_length is not None and section.max_length < 2:
+            _fail("eval.multiple_choice.max_length", section.max_length, "must be at least 2")
         _check_exists("eval.multiple_choice.path", section.path)
         if section.k_shot < 0:
             _fail("eval.multiple_choice.k_shot", section.k_shot, "must be >= 0")

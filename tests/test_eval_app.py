@@ -9,6 +9,8 @@ import pytest
 from omegaconf import DictConfig
 
 from bailong.config import ConfigError, validate_eval_config
+from bailong.eval.harness import PROGRESS_FILE
+from bailong.eval.judge import JudgeError
 from bailong.eval.run import RESULTS_FILE, evaluate
 from tests.eval_fixtures import EN, ZH, trained_run
 from tests.helpers import compose_app, group_options
@@ -53,23 +55,51 @@ def test_perplexity_and_multiple_choice_run(tmp_path_factory, tmp_path: Path) ->
     saved = json.loads((tmp_path / "out" / RESULTS_FILE).read_text("utf-8"))
     assert saved["results"]["all"]["bits_per_char"] == metrics["all/bits_per_char"]
 
-    mc = tmp_path / "mc.jsonl"
-    rows = [
-        {"question": t[:10], "choices": ["甲", "乙", "丙"], "answer": i % 3}
-        for i, t in enumerate(ZH)
+    fixtures = Path(__file__).parent / "fixtures" / "mc"
+    for overrides, n in (
+        (["eval=mc_file", f"eval.multiple_choice.path={fixtures}/tcic.json"], 3),
+        (["eval=tmmlu", f"eval.multiple_choice.path={fixtures}/tmmlu"], 5),
+    ):
+        out = tmp_path / overrides[0]
+        cfg = compose_eval([f"model_path={run}", *overrides, "eval.multiple_choice.k_shot=1"])
+        metrics = evaluate(validate_eval_config(cfg), out)
+        assert metrics["overall/n"] == n and metrics["long_prompts/n"] == 0
+        assert 0.0 <= metrics["overall/acc_letter"] <= 1.0
+        saved = json.loads((out / RESULTS_FILE).read_text("utf-8"))["results"]
+        assert saved["overall"]["acc_option"] == metrics["overall/acc_option"]
+        assert (out / PROGRESS_FILE).is_file()
+    assert metrics["skipped/n"] == 1 and metrics["地理/n"] == 3  # TMMLU's essay question
+
+
+def test_judge_key_and_endpoint_are_checked_before_any_answer(
+    tmp_path: Path,
+    server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No model is loaded and no answer written when the judge cannot work (model_path is an
+    empty folder: loading it would fail differently)."""
+    questions = tmp_path / "question.jsonl"
+    questions.write_text('{"question_id": 1, "category": "writing", "turns": ["寫"]}', "utf-8")
+    prompts = tmp_path / "judge_prompts.jsonl"
+    prompts.write_text("", "utf-8")
+    base = [
+        f"model_path={tmp_path}",
+        "eval=mt_bench_tw",
+        f"eval.generation.questions={questions}",
+        "eval.generation.judge.enabled=true",
+        f"eval.generation.judge.base_url={client_for(server).base_url}",
+        f"eval.generation.judge.prompts={prompts}",
+        "eval.generation.judge.reference_answers=null",
+        "eval.generation.judge.api_key_env=BAILONG_TEST_JUDGE_KEY",
     ]
-    mc.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    cfg = compose_eval(
-        [
-            f"model_path={run}",
-            "eval=mc_jsonl",
-            f"eval.multiple_choice.path={mc}",
-            "eval.multiple_choice.k_shot=2",
-        ]
-    )
-    metrics = evaluate(validate_eval_config(cfg), tmp_path / "mc-out")
-    assert metrics["overall/n"] == len(ZH)
-    assert 0.0 <= metrics["overall/acc_letter"] <= 1.0
+    monkeypatch.delenv("BAILONG_TEST_JUDGE_KEY", raising=False)
+    with pytest.raises(JudgeError, match="BAILONG_TEST_JUDGE_KEY is not set"):
+        evaluate(validate_eval_config(compose_eval(base)), tmp_path / "out")
+    monkeypatch.setenv("BAILONG_TEST_JUDGE_KEY", "wrong")
+    server.status = 401
+    with pytest.raises(JudgeError, match="rejected the key"):
+        evaluate(validate_eval_config(compose_eval(base)), tmp_path / "out")
+    assert not (tmp_path / "out" / "answers").exists()
 
 
 def test_mt_bench_generates_judges_and_resumes(tmp_path_factory, tmp_path: Path, server) -> None:  # noqa: F811

@@ -69,6 +69,14 @@ class FakeJudge(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self) -> None:  # the model list: the key check before generation
+        status = self.server.status if self.server.status in (401, 403) else 200  # type: ignore[attr-defined]
+        data = b'{"error": "bad key"}' if status != 200 else b'{"data": []}'
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -149,6 +157,17 @@ def test_missing_api_key_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("BAILONG_TEST_JUDGE_KEY", raising=False)
     with pytest.raises(JudgeError, match="BAILONG_TEST_JUDGE_KEY"):
         JudgeClient.from_env("BAILONG_TEST_JUDGE_KEY", base_url="http://127.0.0.1:9", model="m")
+
+
+def test_check_names_a_rejected_key_and_an_unreachable_endpoint(server) -> None:
+    client_for(server).check()  # reachable, key accepted
+    server.status = 401
+    with pytest.raises(JudgeError, match="rejected the key"):
+        client_for(server).check()
+    closed = JudgeClient(base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2)
+    with pytest.raises(JudgeError, match="cannot be reached"):
+        closed.check()
+    assert server.requests == [], "checking sends no judgment"
 
 
 def test_math_categories_use_the_reference_prompts() -> None:

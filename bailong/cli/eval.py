@@ -3,6 +3,7 @@ bits per character and perplexity per language, multiple choice (TMMLU), or MT-B
 
 bailong-eval model_path=logs/train/runs/<run>                      # bits per char, ppl
 bailong-eval model_path=<run> eval=tmmlu eval.multiple_choice.k_shot=5
+bailong-eval model_path=<run> eval=mc_file eval.multiple_choice.path=TCIC.json
 bailong-eval model_path=<run> eval=mt_bench_tw eval.generation.judge.enabled=true
 bailong-eval -m model_path=<run>,/models/Llama-2-7b-hf eval=perplexity,tmmlu
 """
@@ -55,7 +56,7 @@ def hydra_main(cfg: DictConfig) -> None:
     title = f"{cfg.eval.kind}: {cfg.model_path}"
     print_results(metrics, title)
     to_job_log(f"{title}: " + ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()))
-    report_outputs(PROG, output_dir, ["results.json", "answers", "judgments"])
+    report_outputs(PROG, output_dir, ["results.json", "mc_progress.jsonl", "answers", "judgments"])
 
 
 def main() -> None:

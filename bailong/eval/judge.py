@@ -67,6 +67,23 @@ class JudgeClient:
                 )
         return cls(api_key=key, **kwargs)  # type: ignore[arg-type]
 
+    def check(self) -> None:
+        """Fail now, before hours of answer generation, when the endpoint cannot be reached or
+        rejects the key: one ``GET <base_url>/models`` (OpenAI, vLLM and most compatible
+        servers list models there). Any other reply means a server is there and takes the key."""
+        url = self.base_url.rstrip("/") + "/models"
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        request = urllib.request.Request(url, headers=headers, method="GET")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s):
+                return
+        except urllib.error.HTTPError as err:
+            if err.code in (401, 403):
+                detail = err.read().decode("utf-8", "replace")[:300]
+                raise JudgeError(f"the judge endpoint {url} rejected the key: {detail}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as err:
+            raise JudgeError(f"the judge endpoint {url} cannot be reached: {err}") from None
+
     def complete(self, system: str, user: str) -> str:
         """The judge's reply text to one system + user prompt."""
         messages = [{"role": "user", "content": user}]

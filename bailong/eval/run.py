@@ -7,6 +7,8 @@ Returns flat ``{metric: value}`` (e.g. ``zh/bits_per_char``, ``overall/acc_lette
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 
@@ -17,7 +19,9 @@ from bailong.config import (
     PerplexityEvalConfig,
 )
 from bailong.eval.generate import GenerationSettings, generate_reply
+from bailong.eval.harness import MCSettings, accuracy_report, run_subjects
 from bailong.eval.judge import JudgeClient
+from bailong.eval.mc_formats import MCRecord, load_file, load_tmmlu
 from bailong.eval.mt_bench import (
     generate_answers,
     judge_answers,
@@ -25,13 +29,6 @@ from bailong.eval.mt_bench import (
     load_references,
     read_jsonl,
     summarize,
-)
-from bailong.eval.multiple_choice import (
-    PromptStyle,
-    accuracy_report,
-    load_jsonl,
-    load_tmmlu,
-    predict,
 )
 from bailong.eval.perplexity import perplexity_by_language
 from bailong.model.reload import LoadedModel, load_trained
@@ -62,33 +59,54 @@ def run_perplexity(cfg: EvalConfig, section: PerplexityEvalConfig) -> dict[str, 
     )
 
 
-def run_multiple_choice(
-    cfg: EvalConfig, section: MultipleChoiceEvalConfig
-) -> dict[str, dict[str, float]]:
+def load_mc_records(section: MultipleChoiceEvalConfig) -> tuple[list[MCRecord], int]:
+    """The configured questions (strictly parsed) and how many essay questions were skipped."""
     assert section.path is not None
     path = Path(section.path).expanduser()
-    skipped: dict[str, int] = {}
     if section.format == "tmmlu":
-        questions, skipped = load_tmmlu(path, section.subjects, section.max_per_subject)
-    else:
-        wanted = set(section.subjects)
-        questions = [q for q in load_jsonl(path) if not wanted or q.subject in wanted]
-    if not questions:
-        raise ValueError(f"{path}: no questions to score (subjects={section.subjects})")
-    lm = _load(cfg)
-    style = PromptStyle(section.question_prefix, section.answer_cue)
-    preds = predict(
-        lm.model,
-        lm.tokenizer,
-        questions,
+        records, skipped = load_tmmlu(path, section.subjects, section.max_per_subject)
+        return records, sum(skipped.values())
+    records = load_file(path, section.format, section.fields)
+    if section.subjects:
+        records = [r for r in records if r.subject in section.subjects]
+    if section.max_per_subject is not None:
+        taken: Counter[str] = Counter()
+        kept = []
+        for record in records:
+            taken[record.subject] += 1
+            if taken[record.subject] <= section.max_per_subject:
+                kept.append(record)
+        records = kept
+    return records, 0
+
+
+def run_multiple_choice(
+    cfg: EvalConfig, section: MultipleChoiceEvalConfig, output_dir: Path
+) -> dict[str, dict[str, float]]:
+    records, skipped = load_mc_records(section)
+    if not records:
+        raise ValueError(f"{section.path}: no questions to score (subjects={section.subjects})")
+    by_subject: dict[str, list[MCRecord]] = {}
+    for record in records:
+        by_subject.setdefault(record.subject, []).append(record)
+    settings = MCSettings(
         k_shot=section.k_shot,
-        style=style,
+        question_prefix=section.question_prefix,
+        answer_cue=section.answer_cue,
         batch_size=section.batch_size,
         max_length=section.max_length,
+        long_prompts=section.long_prompts,
     )
-    report = accuracy_report(questions, preds)
-    report["skipped"] = {"n": float(sum(skipped.values()))}
-    return report
+    data = {k: getattr(section, k) for k in ("path", "format", "max_per_subject")}
+    fingerprint = {"model_path": cfg.model_path, **data, "fields": asdict(section.fields)}
+    fingerprint |= asdict(settings)
+
+    def load() -> tuple[object, object]:
+        lm = _load(cfg)
+        return lm.model, lm.tokenizer
+
+    rows = run_subjects(load, by_subject, settings, output_dir, fingerprint)
+    return accuracy_report(rows) | {"skipped": {"n": float(skipped)}}
 
 
 def run_generation(
@@ -112,26 +130,29 @@ def run_generation(
         template = cfg.chat_template or lm.chat_template
         return generate_reply(lm.model, lm.tokenizer, messages, template, settings)
 
+    judge = section.judge
+    client = None
+    if judge.enabled:  # key and endpoint checked before any answer is generated
+        client = JudgeClient.from_env(
+            judge.api_key_env,
+            base_url=judge.base_url,
+            model=judge.model,
+            timeout_s=judge.timeout_s,
+            max_retries=judge.max_retries,
+            backoff_s=judge.backoff_s,
+            temperature=judge.temperature,
+            max_tokens=judge.max_tokens,
+        )
+        client.check()
     answers = generate_answers(
         questions, answer, answers_file, section.model_id, section.system_prompt
     )
     report = {"answers": {"n": float(len(answers))}}
-    judge = section.judge
-    if not judge.enabled:
+    if client is None:
         return report
     assert judge.prompts is not None
     prompts = {p["name"]: p for p in read_jsonl(Path(judge.prompts)) if p.get("type") == "single"}
     refs_path = Path(judge.reference_answers) if judge.reference_answers else None
-    client = JudgeClient.from_env(
-        judge.api_key_env,
-        base_url=judge.base_url,
-        model=judge.model,
-        timeout_s=judge.timeout_s,
-        max_retries=judge.max_retries,
-        backoff_s=judge.backoff_s,
-        temperature=judge.temperature,
-        max_tokens=judge.max_tokens,
-    )
     judgments_file = Path(
         section.judgments_file or output_dir / "judgments" / f"{section.model_id}.jsonl"
     ).expanduser()
@@ -156,7 +177,7 @@ def evaluate(cfg: EvalConfig, output_dir: Path) -> dict[str, float]:
         nested = run_perplexity(cfg, task.perplexity)
     elif task.kind == "multiple_choice":
         assert task.multiple_choice is not None
-        nested = run_multiple_choice(cfg, task.multiple_choice)
+        nested = run_multiple_choice(cfg, task.multiple_choice, output_dir)
     else:
         assert task.generation is not None
         nested = run_generation(cfg, task.generation, output_dir)
