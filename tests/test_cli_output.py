@@ -62,7 +62,7 @@ def test_eval_ends_with_its_outputs_and_logs_its_results(
         sys,
         "argv",
         ["bailong-eval", f"model_path={run}", f"hydra.run.dir={out}",
-         f"eval.perplexity.files={{zh: [{files['zh']}]}}"],
+         f"eval.perplexity.files={{zh: [{files['zh']}], en: [{files['en']}]}}"],
     )  # fmt: skip
     eval_main()
     lines = capsys.readouterr().out.strip().splitlines()
