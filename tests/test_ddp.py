@@ -29,7 +29,7 @@ from hydra.types import RunMode
 from lightning.pytorch.utilities import rank_zero_only
 
 from bailong.config import ConfigError
-from bailong.data.datamodule import build_datamodule
+from bailong.data.build import build_datamodule
 from bailong.training.global_batch import global_batch
 from bailong.training.loggers import build_csv_logger
 from bailong.training.run import build_tokenizer

@@ -212,14 +212,3 @@ class CausalLMDataModule(L.LightningDataModule):
             collate_fn=self.collate_fn,
             generator=torch.Generator().manual_seed(self.seed),
         )
-
-
-def build_datamodule(
-    cfg: DataConfig, tokenizer: PreTrainedTokenizerBase, seed: int
-) -> CausalLMDataModule:
-    """The data module for ``cfg.kind``: packed pretraining blocks or SFT conversations."""
-    if cfg.kind == "sft":
-        from bailong.data.sft import SFTDataModule
-
-        return SFTDataModule(cfg, tokenizer, seed)
-    return CausalLMDataModule(cfg, tokenizer, seed)

@@ -16,7 +16,7 @@ from peft import PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config import ConfigError, TrainConfig
-from bailong.data.datamodule import build_datamodule
+from bailong.data.build import build_datamodule
 from bailong.data.documents import resolve_files
 from bailong.embeddings import base_vocab_size, extend_embeddings
 from bailong.embeddings.adapter import save_embedding_layers

@@ -25,7 +25,7 @@ from omegaconf import open_dict
 
 from bailong.conf_dir import conf_dir
 from bailong.config import TrainConfig, validate_train_config
-from bailong.data.datamodule import build_datamodule
+from bailong.data.build import build_datamodule
 from bailong.model.module import CausalLMModule
 from bailong.training.optim import build_optimizer, build_scheduler
 from bailong.training.run import RunContext, build_model, build_tokenizer, build_trainer
