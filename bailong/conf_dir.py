@@ -12,9 +12,19 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from bailong.shared_data import shared_data_dir
 from bailong.training.safe_paths import plain_name
 
+
+def _shared_resolver(relative: str) -> str:
+    """``${shared:eval/tmmlu/subjects}`` → that path in the shared data folder. When the folder
+    is absent the path points nowhere, and validation names it with how to fix it."""
+    root = shared_data_dir()
+    return str((root if root is not None else Path("<shared data not found>")) / relative)
+
+
 OmegaConf.register_new_resolver("bailong.plain_name", plain_name, replace=True)
+OmegaConf.register_new_resolver("shared", _shared_resolver, replace=True)
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -17,38 +17,16 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from bailong.config import ConfigError, TrainConfig, check_cpu_4bit_shapes
+from bailong.config_checks import collect, problem
+from bailong.model.config import check_cpu_4bit_shapes
+from bailong.training.config import TrainConfig
 
 HUB_TIMEOUT_S = 10.0
 TRUE_VALUES = {"1", "ON", "YES", "TRUE"}  # how huggingface_hub reads its boolean variables
 HALF_PRECISIONS = {"bf16", "bf16-mixed", "bf16-true", "16", "16-mixed", "16-true", "half"}
-
-
-def problem(key: str, value: object, allowed: str) -> str:
-    return f"{key}={value!r} is invalid: {allowed}"
-
-
-def collect(checks: list[Callable[[], list[str] | None]]) -> list[str]:
-    """Run every check; a check returns its problems or raises ConfigError for its first one."""
-    found: list[str] = []
-    for check in checks:
-        try:
-            found.extend(check() or [])
-        except ConfigError as err:
-            found.append(str(err))
-    return found
-
-
-def raise_all(problems: list[str]) -> None:
-    """One ConfigError holding every problem (one per line), or nothing when there are none."""
-    if len(problems) == 1:
-        raise ConfigError(problems[0])
-    if problems:
-        raise ConfigError(f"{len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def cuda_available() -> bool:

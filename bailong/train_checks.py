@@ -12,8 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bailong.config import TrainConfig, _fail
+from bailong.config_checks import fail
 from bailong.data.documents import DATA_SUFFIXES, resolve_files
+from bailong.training.config import TrainConfig
 
 # Lightning's precision names (its _PRECISION_INPUT; importing Lightning to read them costs
 # seconds at every config check, so tests/test_startup.py keeps this copy equal to it)
@@ -36,25 +37,25 @@ def _finite_number(value: Any) -> bool:
 
 def _positive(key: str, value: Any) -> None:
     if not (_finite_number(value) and value > 0):
-        _fail(key, value, "must be a finite number > 0")
+        fail(key, value, "must be a finite number > 0")
 
 
 def check_trainer(trainer: dict[str, Any]) -> None:
     max_steps, max_epochs = trainer.get("max_steps", -1), trainer.get("max_epochs")
     if max_steps == -1:
         if not (isinstance(max_epochs, int) and max_epochs > 0):
-            _fail("trainer.max_steps", -1, "-1 (no step limit) needs trainer.max_epochs > 0")
+            fail("trainer.max_steps", -1, "-1 (no step limit) needs trainer.max_epochs > 0")
     elif not (isinstance(max_steps, int) and max_steps > 0):
-        _fail("trainer.max_steps", max_steps, "must be a positive integer (or -1 with max_epochs)")
+        fail("trainer.max_steps", max_steps, "must be a positive integer (or -1 with max_epochs)")
     accumulate = trainer.get("accumulate_grad_batches", 1)
     if not (isinstance(accumulate, int) and accumulate >= 1):
-        _fail("trainer.accumulate_grad_batches", accumulate, "must be an integer >= 1")
+        fail("trainer.accumulate_grad_batches", accumulate, "must be an integer >= 1")
     clip = trainer.get("gradient_clip_val")
     if clip is not None and not (_finite_number(clip) and clip >= 0):
-        _fail("trainer.gradient_clip_val", clip, "must be a finite number >= 0, or null")
+        fail("trainer.gradient_clip_val", clip, "must be a finite number >= 0, or null")
     precision = trainer.get("precision")
     if precision is not None and str(precision) not in PRECISIONS:
-        _fail("trainer.precision", precision, f"allowed values are {list(PRECISIONS)}")
+        fail("trainer.precision", precision, f"allowed values are {list(PRECISIONS)}")
 
 
 def check_optimizer(cfg: TrainConfig) -> None:
@@ -62,10 +63,10 @@ def check_optimizer(cfg: TrainConfig) -> None:
     _positive("optim.lr", optim.lr)
     _positive("optim.eps", optim.eps)
     if not (_finite_number(optim.weight_decay) and optim.weight_decay >= 0):
-        _fail("optim.weight_decay", optim.weight_decay, "must be a finite number >= 0")
+        fail("optim.weight_decay", optim.weight_decay, "must be a finite number >= 0")
     betas = list(optim.betas)
     if len(betas) != 2 or not all(_finite_number(b) and 0 <= b < 1 for b in betas):
-        _fail("optim.betas", betas, "must be two numbers in [0, 1), e.g. [0.9, 0.999]")
+        fail("optim.betas", betas, "must be two numbers in [0, 1), e.g. [0.9, 0.999]")
 
 
 def check_model_shape(cfg: TrainConfig) -> None:
@@ -77,21 +78,21 @@ def check_model_shape(cfg: TrainConfig) -> None:
     for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"):
         value = config.get(key)
         if value is not None and not (isinstance(value, int) and value > 0):
-            _fail(f"model.config.{key}", value, "must be a positive integer")
+            fail(f"model.config.{key}", value, "must be a positive integer")
     hidden, heads = config.get("hidden_size"), config.get("num_attention_heads")
     if hidden and heads and hidden % heads:
-        _fail("model.config.num_attention_heads", heads, f"must divide hidden_size={hidden}")
+        fail("model.config.num_attention_heads", heads, f"must divide hidden_size={hidden}")
     kv_heads = config.get("num_key_value_heads")
     if heads and kv_heads and (kv_heads <= 0 or heads % kv_heads):
-        _fail(
+        fail(
             "model.config.num_key_value_heads", kv_heads, f"must divide num_attention_heads={heads}"
         )
     targets = [t for t in cfg.lora.target_modules if t != "all-linear"]
     unknown = [t for t in targets if t.rsplit(".", 1)[-1] not in (*LLAMA_MODULES, "lm_head")]
     if cfg.lora.enabled and unknown and config.get("model_type", "llama") == "llama":
-        _fail("lora.target_modules", unknown, f"a Llama has {list(LLAMA_MODULES)} (or all-linear)")
+        fail("lora.target_modules", unknown, f"a Llama has {list(LLAMA_MODULES)} (or all-linear)")
     if cfg.lora.enabled and hidden and cfg.lora.r > hidden:
-        _fail("lora.r", cfg.lora.r, f"the rank may not exceed the layer width hidden_size={hidden}")
+        fail("lora.r", cfg.lora.r, f"the rank may not exceed the layer width hidden_size={hidden}")
 
 
 def _looks_local(name: str) -> bool:
@@ -112,13 +113,13 @@ def check_paths(cfg: TrainConfig) -> None:
             continue
         if cache in Path(name).expanduser().parents:
             continue
-        _fail(key, name, "no such local file or directory (a hub id looks like org/name)")
+        fail(key, name, "no such local file or directory (a hub id looks like org/name)")
     for i, name in enumerate(cfg.data.files if not cfg.data.sources else []):
         if Path(name).expanduser().is_dir() and not resolve_files([name]):
-            _fail(f"data.files[{i}]", name, f"the directory holds no {list(DATA_SUFFIXES)} files")
+            fail(f"data.files[{i}]", name, f"the directory holds no {list(DATA_SUFFIXES)} files")
     for i, src in enumerate(cfg.data.sources):
         if not _finite_number(src.weight):
-            _fail(f"data.sources[{i}].weight", src.weight, "a token share must be finite")
+            fail(f"data.sources[{i}].weight", src.weight, "a token share must be finite")
 
 
 def check_train_ranges(cfg: TrainConfig) -> None:
@@ -128,11 +129,11 @@ def check_train_ranges(cfg: TrainConfig) -> None:
     check_model_shape(cfg)
     check_paths(cfg)
     if not 0 <= cfg.seed <= MAX_SEED:
-        _fail("seed", cfg.seed, f"must lie in [0, {MAX_SEED}]")
+        fail("seed", cfg.seed, f"must lie in [0, {MAX_SEED}]")
     if cfg.data.num_workers < 0:
-        _fail("data.num_workers", cfg.data.num_workers, "must be >= 0")
+        fail("data.num_workers", cfg.data.num_workers, "must be >= 0")
     metric = cfg.optimized_metric
     if metric and metric not in ALWAYS_LOGGED:
-        _fail("optimized_metric", metric, f"it is never logged; logged: {list(ALWAYS_LOGGED)}")
+        fail("optimized_metric", metric, f"it is never logged; logged: {list(ALWAYS_LOGGED)}")
     if cfg.callbacks.checkpoint.keep < -1:
-        _fail("callbacks.checkpoint.keep", cfg.callbacks.checkpoint.keep, "-1 (all) or >= 0")
+        fail("callbacks.checkpoint.keep", cfg.callbacks.checkpoint.keep, "-1 (all) or >= 0")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from transformers import PreTrainedTokenizerBase
 
-from bailong.config import DataConfig, SourceConfig
+from bailong.data.config import DataConfig, SourceConfig
 from bailong.training.run import build_tokenizer
 from tests.helpers import train_settings
 

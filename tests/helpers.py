@@ -8,7 +8,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 from bailong.conf_dir import conf_dir
-from bailong.config import TrainConfig, validate_train_config
+from bailong.config import validate_train_config
+from bailong.training.config import TrainConfig
 
 CONF = Path(conf_dir())
 

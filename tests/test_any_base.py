@@ -20,23 +20,21 @@ from rich.console import Console
 from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bailong.config import (
-    ConfigError,
-    EmbeddingInitConfig,
-    EmbeddingMode,
-    validate_extend_tokenizer_config,
-)
+from bailong.config_checks import ConfigError
 from bailong.data.documents import bundled_file
-from bailong.embeddings import extend_embeddings
 from bailong.embeddings.combine import combine_rows
+from bailong.embeddings.config import EmbeddingInitConfig
+from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.original import new_token_pieces
 from bailong.model.architecture import describe
+from bailong.model.config import EmbeddingMode
 from bailong.model.export import export_run
 from bailong.model.load import load_base_model
 from bailong.model.reload import load_trained
 from bailong.tokenizer.byte_level import append_merges, token_bytes
 from bailong.tokenizer.byte_level_extend import extend_byte_level
 from bailong.tokenizer.extend import extend_tokenizer
+from bailong.tokenizer.extend_config import validate_extend_tokenizer_config
 from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.report import print_report
 from bailong.training.run import RunContext, build_model, build_tokenizer, cache_dir, train
@@ -95,8 +93,9 @@ def test_byte_level_extension_is_append_only(pairs) -> None:
     assert english["lines_changed"] == 0 and english["tokens_after"] == english["tokens_before"]
     assert chinese["chars_per_token_after"] > 1.5 * chinese["chars_per_token_before"]
     assert chinese["byte_fraction_after"] < chinese["byte_fraction_before"]
-    original, extended = AutoTokenizer.from_pretrained(str(pair.original)), load_tokenizer(
-        str(pair.extended)
+    original, extended = (
+        AutoTokenizer.from_pretrained(str(pair.original)),
+        load_tokenizer(str(pair.extended)),
     )
     assert extended.eos_token_id == original.eos_token_id  # the special token kept its id
     for text in (ENGLISH, CHINESE):
@@ -113,8 +112,9 @@ def test_a_qwen2_layout_extends_append_only(tmp_path: Path) -> None:
     assert report["languages"]["en"]["lines_changed"] == 0 and report["pieces_added"] > 500
     spec = json.loads((tmp_path / "ext" / "tokenizer.json").read_text("utf-8"))
     assert spec["model"]["ignore_merges"] and spec["normalizer"]["type"] == "NFC"
-    original, extended = AutoTokenizer.from_pretrained(str(base)), load_tokenizer(
-        str(tmp_path / "ext")
+    original, extended = (
+        AutoTokenizer.from_pretrained(str(base)),
+        load_tokenizer(str(tmp_path / "ext")),
     )
     assert type(extended).__name__ == "Qwen2Tokenizer"
     assert len(extended) == len(original) + report["pieces_added"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bailong.config import BadRecordPolicy, SourceConfig
+from bailong.data.config import BadRecordPolicy, SourceConfig
 from bailong.data.documents import DataFileError
 from bailong.tokenizer.load import load_tokenizer
 from tests.test_data_sources import convs, docs, write_jsonl

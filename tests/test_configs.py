@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bailong import preflight
-from bailong.config import ConfigError, EmbeddingMode
+from bailong.config_checks import ConfigError
 from bailong.model.architecture import Architecture
+from bailong.model.config import EmbeddingMode
 from bailong.model.load import bnb_config
 from bailong.model.lora import peft_config
 from bailong.shared_data import ENV_VAR, shared_data_dir

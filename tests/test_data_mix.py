@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from bailong.config import DataConfig, SourceConfig
+from bailong.data.config import DataConfig, SourceConfig
 from bailong.data.datamodule import CausalLMDataModule, pretrain_blocks
 from bailong.data.mix import TokenMixer
 from bailong.data.pack import pack_stream

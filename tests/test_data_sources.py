@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bailong.config import BadRecordPolicy, CleanConfig, DataConfig, SourceConfig
+from bailong.data.config import BadRecordPolicy, CleanConfig, DataConfig, SourceConfig
 from bailong.data.documents import DataFileError
 from bailong.data.sources import Source, SourceStats, conversations, documents
 from tests.conftest import require_shared

@@ -28,7 +28,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.utilities import rank_zero_only
 
-from bailong.config import ConfigError
+from bailong.config_checks import ConfigError
 from bailong.data.build import build_datamodule
 from bailong.training.global_batch import global_batch
 from bailong.training.loggers import build_csv_logger

@@ -11,10 +11,13 @@ import pytest
 import torch
 from sentencepiece import SentencePieceProcessor
 
-from bailong.config import ConfigError, EmbeddingInitConfig, EmbeddingMode
-from bailong.embeddings import INIT_METHODS, extend_embeddings
+from bailong.config_checks import ConfigError
 from bailong.embeddings.adapter import load_extended_adapter, save_embedding_layers
+from bailong.embeddings.config import EmbeddingInitConfig
+from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.pieces import load_model_proto
+from bailong.embeddings.registry import INIT_METHODS
+from bailong.model.config import EmbeddingMode
 from bailong.model.load import load_base_model
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.run import build_model, cache_dir

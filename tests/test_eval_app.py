@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig
 
-from bailong.config import ConfigError, validate_eval_config
+from bailong.config_checks import ConfigError
+from bailong.eval.config import validate_eval_config
 from bailong.eval.harness import PROGRESS_FILE
 from bailong.eval.judge import JudgeError
 from bailong.eval.run import RESULTS_FILE, evaluate

@@ -10,8 +10,8 @@ from peft import get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from bailong.analysis.memory_plan import LLAMA2_7B, LlamaShape, QLoraPlan
-from bailong.config import EmbeddingMode, LoraConfig
 from bailong.model.architecture import describe
+from bailong.model.config import EmbeddingMode, LoraConfig
 from bailong.model.lora import peft_config
 
 SHAPE = LlamaShape(
@@ -40,8 +40,8 @@ def test_counts_match_a_real_peft_model(embeddings: EmbeddingMode) -> None:
 def test_paper_config_trains_4_6_percent() -> None:
     plan = QLoraPlan(dataclasses.replace(LLAMA2_7B, vocab_size=59_241), lora_rank=128)
     assert plan.trainable_fraction() == pytest.approx(0.046, abs=0.0005)
-    nf4, adapters, grads, adam = list(plan.components().values())[:1] + list(
-        plan.components().values()
-    )[2:5]
+    nf4, adapters, grads, adam = (
+        list(plan.components().values())[:1] + list(plan.components().values())[2:5]
+    )
     assert 0.5 < nf4 / plan.linear_params() < 0.52  # a bit over half a byte per 4-bit weight
     assert grads + adam == 3 * adapters  # fp32 gradient + two fp32 moments per fp32 adapter

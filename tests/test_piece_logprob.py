@@ -10,8 +10,8 @@ import pytest
 import torch
 from sentencepiece import SentencePieceProcessor
 
-from bailong.config import EmbeddingInitConfig
-from bailong.embeddings import extend_embeddings
+from bailong.embeddings.config import EmbeddingInitConfig
+from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.piece_logprob import rest_logprobs, unit_starts
 from bailong.embeddings.pieces import load_model_proto
 from bailong.tokenizer.load import load_tokenizer

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bailong import preflight
-from bailong.config import ConfigError
+from bailong.config_checks import ConfigError
 from bailong.preflight import cuda_available, hub_lookup, looks_local, source_problems
 from tests.helpers import train_settings
 

@@ -9,8 +9,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from rich.console import Console
 
-from bailong.config import ConfigError, probe_arms, validate_probe_config
+from bailong.config_checks import ConfigError
 from bailong.embeddings.probe import ORIGINAL
+from bailong.embeddings.probe_config import probe_arms, validate_probe_config
 from bailong.embeddings.probe_run import print_table, run_probe, write_json
 from tests.helpers import CONF
 

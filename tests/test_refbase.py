@@ -14,17 +14,14 @@ import pandas as pd
 import pytest
 import torch
 
-from bailong.config import (
-    EmbeddingInitConfig,
-    ModelConfig,
-    QuantizationConfig,
-    probe_arms,
-    validate_probe_config,
-)
-from bailong.embeddings import INIT_METHODS, extend_embeddings
+from bailong.embeddings.config import EmbeddingInitConfig
+from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.probe import ORIGINAL
+from bailong.embeddings.probe_config import probe_arms, validate_probe_config
 from bailong.embeddings.probe_run import run_probe
+from bailong.embeddings.registry import INIT_METHODS
 from bailong.eval.perplexity import score_documents
+from bailong.model.config import ModelConfig, QuantizationConfig
 from bailong.model.load import load_base_model
 from bailong.tokenizer.load import load_tokenizer
 from tests.conftest import require_shared

@@ -16,7 +16,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import bailong
-from bailong.config import ConfigError
+from bailong.config_checks import ConfigError
 from bailong.model.load import load_base_model, materialize_random_model
 from bailong.training.checkpoint_io import AtomicCheckpointIO, CheckpointReadError
 from bailong.training.redact import REDACTED, redact

@@ -11,7 +11,7 @@ import pytest
 
 from bailong.cli.hydra_app import app_help
 from bailong.cli.train import __doc__ as train_doc
-from bailong.config import INIT_METHOD_NAMES
+from bailong.embeddings.method_names import INIT_METHOD_NAMES
 
 HEAVY = ("torch", "lightning", "transformers", "peft", "bitsandbytes", "wandb", "matplotlib")
 
@@ -76,7 +76,7 @@ def test_help_lists_only_the_apps_own_groups() -> None:
 
 
 def test_init_method_names_match_the_registry() -> None:
-    from bailong.embeddings import INIT_METHODS
+    from bailong.embeddings.registry import INIT_METHODS
 
     assert tuple(INIT_METHODS) == INIT_METHOD_NAMES
 

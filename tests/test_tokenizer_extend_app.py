@@ -11,9 +11,10 @@ import sentencepiece as spm
 from omegaconf import DictConfig
 from transformers import AutoTokenizer
 
-from bailong.config import ConfigError, validate_extend_tokenizer_config
-from bailong.tokenizer import load_tokenizer
+from bailong.config_checks import ConfigError
 from bailong.tokenizer.extend import extend_tokenizer
+from bailong.tokenizer.extend_config import validate_extend_tokenizer_config
+from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.train import train_sentencepiece
 from tests.helpers import compose_app, compose_train
 from tests.tokenizer_helpers import chinese_lines, english_lines, tiny_models, tiny_unigram, write

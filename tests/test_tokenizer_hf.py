@@ -9,8 +9,13 @@ import pytest
 import sentencepiece as spm
 from transformers import AutoTokenizer
 
-from bailong.tokenizer import load_tokenizer, merge_sentencepiece, save_tokenizer_dir
-from bailong.tokenizer.hf import InexactConversionError, hf_tokenizer_from_sentencepiece
+from bailong.tokenizer.hf import (
+    InexactConversionError,
+    hf_tokenizer_from_sentencepiece,
+    save_tokenizer_dir,
+)
+from bailong.tokenizer.load import load_tokenizer
+from bailong.tokenizer.merge import merge_sentencepiece
 from bailong.tokenizer.sentencepiece_backed import SentencePieceTokenizer
 from bailong.tokenizer.train import train_sentencepiece
 from tests.tokenizer_helpers import (

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 
-from bailong.tokenizer import load_tokenizer, merge_sentencepiece, save_tokenizer_dir
 from bailong.tokenizer.corpus import sample_lines, split_heldout, write_lines, zh_tw_documents
-from bailong.tokenizer.merge import load_model_proto
+from bailong.tokenizer.hf import save_tokenizer_dir
+from bailong.tokenizer.load import load_tokenizer
+from bailong.tokenizer.merge import load_model_proto, merge_sentencepiece
 from bailong.tokenizer.report import build_report
 from bailong.tokenizer.train import train_sentencepiece
 from tests.conftest import require_shared

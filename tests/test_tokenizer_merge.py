@@ -9,8 +9,13 @@ import pytest
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
-from bailong.tokenizer import merge_sentencepiece
-from bailong.tokenizer.merge import NORMAL, buildable_splits, contains_cjk, load_model_proto
+from bailong.tokenizer.merge import (
+    NORMAL,
+    buildable_splits,
+    contains_cjk,
+    load_model_proto,
+    merge_sentencepiece,
+)
 from bailong.tokenizer.report import build_report
 from tests.tokenizer_helpers import chinese_lines, english_lines, tiny_models, tiny_unigram
 

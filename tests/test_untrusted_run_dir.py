@@ -19,7 +19,7 @@ from transformers import AutoModelForCausalLM
 
 from bailong.cli.chat import main as chat_main
 from bailong.cli.export import main as export_main
-from bailong.config import ConfigError
+from bailong.config_checks import ConfigError
 from bailong.model.load import materialize_random_model
 from bailong.model.reload import RUN_RECORD, load_trained
 from tests.eval_fixtures import trained_run

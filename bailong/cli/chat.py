@@ -13,8 +13,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bailong.config import CHAT_TEMPLATES, DTYPES
+from bailong.data.config import CHAT_TEMPLATES
 from bailong.known_noise import silence_known_noise
+from bailong.model.config import DTYPES
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

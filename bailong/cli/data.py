@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bailong.conf_dir import conf_dir
-from bailong.config import ConfigError, validate_train_config
+from bailong.config import validate_train_config
+from bailong.config_checks import ConfigError
 from bailong.known_noise import silence_known_noise
 
 

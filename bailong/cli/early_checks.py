@@ -29,7 +29,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 
 from bailong.conf_dir import conf_dir
-from bailong.config import ConfigError
+from bailong.config_checks import ConfigError
 from bailong.training.redact import looks_secret, secret_values
 from bailong.training.safe_paths import plain_name
 

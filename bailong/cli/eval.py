@@ -22,7 +22,7 @@ from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs, to_job_log
 from bailong.conf_dir import conf_dir
-from bailong.config import validate_eval_config
+from bailong.eval.config import validate_eval_config
 from bailong.known_noise import silence_known_noise
 from bailong.training.task import run_task
 

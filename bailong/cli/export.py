@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bailong.cli.outputs import report_outputs
-from bailong.config import DTYPES, EXPORT_BASES
 from bailong.known_noise import silence_known_noise
+from bailong.model.config import DTYPES, EXPORT_BASES
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

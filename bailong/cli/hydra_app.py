@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from bailong.conf_dir import conf_dir
-from bailong.config import ConfigError
+from bailong.config_checks import ConfigError
 
 HELP_FLAGS = ("-h", "--help")
 CONFIG_ERROR_STATUS = 2

@@ -19,7 +19,7 @@ from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs
 from bailong.conf_dir import conf_dir
-from bailong.config import validate_probe_config
+from bailong.embeddings.probe_config import validate_probe_config
 from bailong.known_noise import silence_known_noise
 
 PROG = "bailong-probe-init"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from transformers import PreTrainedTokenizerBase
 
-from bailong.config import DataConfig
+from bailong.data.config import DataConfig
 from bailong.data.datamodule import CausalLMDataModule
 from bailong.data.sft import SFTDataModule
 

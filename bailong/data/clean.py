@@ -13,7 +13,7 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
-from bailong.config import CleanConfig
+from bailong.data.config import CleanConfig
 
 
 @lru_cache(maxsize=8)

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, default_co
 from torchdata.stateful_dataloader import StatefulDataLoader
 from transformers import PreTrainedTokenizerBase
 
-from bailong.config import DataConfig
+from bailong.data.config import DataConfig
 from bailong.data.mix import MixStats, TokenMixer
 from bailong.data.pack import pack_stream, wrap_document
 from bailong.data.sources import Source, SourceStats, configured_sources, documents

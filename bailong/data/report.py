@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from bailong.config import TrainConfig
 from bailong.data.datamodule import DataReport, pretrain_blocks
 from bailong.data.pack import IGNORE_INDEX
 from bailong.data.sft import sft_examples
+from bailong.training.config import TrainConfig
 
 TRAINED_OPEN, TRAINED_CLOSE = "{+", "+}"
 MAX_EXAMPLES = 8  # examples or blocks kept for display

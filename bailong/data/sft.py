@@ -19,8 +19,8 @@ import torch
 from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
-from bailong.config import DataConfig
 from bailong.data.chat import BadConversation, encode_conversation
+from bailong.data.config import DataConfig
 from bailong.data.datamodule import CausalLMDataModule, DataReport, mix_sources
 from bailong.data.documents import BadRecords
 from bailong.data.pack import IGNORE_INDEX, pack_examples

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from bailong.config import DataConfig, SourceConfig
 from bailong.data.chat import BadConversation, Message, normalize_conversation, read_conversation
 from bailong.data.clean import Cleaner
+from bailong.data.config import DataConfig, SourceConfig
 from bailong.data.crosslingual import translation_conversations
 from bailong.data.documents import (
     BadRecords,

@@ -2,20 +2,7 @@
 
 Methods (``embedding_init.method``): ``zip_tie`` (Bailong's), the baselines
 ``subword_mean``, ``mean``, ``mean_cov``, ``random``, ``zeros``, and ``piece_logprob`` (ours).
-Add a method by writing an ``InitContext -> NewRows`` function and registering it in
-``registry.INIT_METHODS``.
+Add a method by writing an ``InitContext -> NewRows`` function (``context.py``), registering
+it in ``registry.INIT_METHODS`` and naming it in ``method_names.py``. The package imports
+nothing itself, so its settings (``config.py``) load without torch.
 """
-
-from bailong.embeddings.context import InitContext, NewRows
-from bailong.embeddings.extend import ExtensionReport, base_vocab_size, extend_embeddings
-from bailong.embeddings.registry import INIT_METHODS, InitMethod
-
-__all__ = [
-    "INIT_METHODS",
-    "ExtensionReport",
-    "InitContext",
-    "InitMethod",
-    "NewRows",
-    "base_vocab_size",
-    "extend_embeddings",
-]

@@ -16,8 +16,9 @@ from typing import Literal
 from peft import PeftModel
 from transformers import PreTrainedModel
 
-from bailong.config import EmbeddingInitConfig, EmbeddingMode
+from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.resize import resize_to
+from bailong.model.config import EmbeddingMode
 
 
 def save_embedding_layers(

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import torch
 
-from bailong.config import PIECE_WEIGHTS
+from bailong.embeddings.config import PIECE_WEIGHTS
 
 
 def piece_weights(count: int, scheme: str) -> tuple[list[int], int]:

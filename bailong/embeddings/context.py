@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel
 
-from bailong.config import EmbeddingInitConfig
+from bailong.embeddings.config import EmbeddingInitConfig
 
 
 @dataclass

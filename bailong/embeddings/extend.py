@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from bailong.config import EmbeddingInitConfig
+from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.context import InitContext
 from bailong.embeddings.original import new_token_pieces, original_tokens
 from bailong.embeddings.pieces import check_append_only

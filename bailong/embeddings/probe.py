@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rich.progress import Progress, TextColumn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from bailong.config import EmbeddingInitConfig
+from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
 from bailong.eval.perplexity import TextScore, score_documents
 

@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.table import Table
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from bailong.config import ProbeConfig, probe_arms
 from bailong.data.documents import bundled_file
 from bailong.embeddings.probe import ProbeRow, probe_methods
+from bailong.embeddings.probe_config import ProbeConfig, probe_arms
 from bailong.embeddings.toy_extension import extend_with_corpus
 from bailong.eval.perplexity import read_heldout
 from bailong.model.load import load_base_model

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 
-from bailong.config import (
+from bailong.eval.config import (
     EvalConfig,
     GenerationBenchConfig,
     MultipleChoiceEvalConfig,

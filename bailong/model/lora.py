@@ -22,8 +22,8 @@ from peft import LoraConfig as PeftLoraConfig
 from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import PreTrainedModel
 
-from bailong.config import EmbeddingMode, LoraConfig
 from bailong.model.architecture import Architecture, describe
+from bailong.model.config import EmbeddingMode, LoraConfig
 
 
 def peft_config(cfg: LoraConfig, arch: Architecture) -> PeftLoraConfig:

@@ -19,8 +19,8 @@ import torch
 from peft import PeftModel
 from transformers import PreTrainedModel
 
-from bailong.config import NonFinitePolicy, OptimConfig
 from bailong.training.checkpoint_io import CheckpointReadError
+from bailong.training.config import NonFinitePolicy, OptimConfig
 from bailong.training.optim import build_optimizer, build_scheduler
 
 log = logging.getLogger(__name__)

@@ -34,9 +34,11 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from bailong.config import ConfigError, ModelConfig, QuantizationConfig, TrainConfig
+from bailong.config_checks import ConfigError
 from bailong.embeddings.resize import resize_to
+from bailong.model.config import ModelConfig, QuantizationConfig
 from bailong.model.load import load_base_model, torch_dtype
+from bailong.training.config import TrainConfig
 from bailong.training.redact import redact
 
 RUN_RECORD = "bailong_run.json"

@@ -22,7 +22,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bailong.config import ExtendTokenizerConfig
 from bailong.tokenizer.byte_level_extend import extend_byte_level, takes_byte_level_path
 from bailong.tokenizer.corpus import (
     line_documents,
@@ -32,6 +31,7 @@ from bailong.tokenizer.corpus import (
     write_lines,
     zh_tw_documents,
 )
+from bailong.tokenizer.extend_config import ExtendTokenizerConfig
 from bailong.tokenizer.hf import InexactConversionError, save_tokenizer_dir
 from bailong.tokenizer.merge import merge_sentencepiece
 from bailong.tokenizer.report import build_report, write_report

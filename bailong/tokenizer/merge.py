@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
-from bailong.config import MergeMode, ScorePolicy
+from bailong.tokenizer.config import MergeMode, ScorePolicy
 
 NORMAL = sp_pb2.ModelProto.SentencePiece.NORMAL
 BPE = sp_pb2.TrainerSpec.BPE

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressBar
 
-from bailong.config import CallbacksConfig
+from bailong.training.config import CallbacksConfig
 from bailong.training.heldout_bpc import HeldoutBpcCallback
 from bailong.training.relocatable_checkpoint import RelocatableCheckpoint
 from bailong.training.rng_state import RngStateCallback

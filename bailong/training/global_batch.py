@@ -14,7 +14,7 @@ import logging
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 
-from bailong.config import DataConfig
+from bailong.data.config import DataConfig
 
 log = logging.getLogger(__name__)
 

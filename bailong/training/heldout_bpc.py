@@ -15,9 +15,10 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from bailong.config import DataConfig, HeldoutBpcConfig
+from bailong.data.config import DataConfig
 from bailong.data.sources import SourceStats, configured_sources, documents
 from bailong.eval.perplexity import TextScore, score_documents
+from bailong.training.config import HeldoutBpcConfig
 
 
 def heldout_texts(cfg: DataConfig, seed: int, max_chars: int) -> dict[str, list[str]]:

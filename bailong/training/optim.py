@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from bailong.config import OptimConfig, Schedule
+from bailong.training.config import OptimConfig, Schedule
 
 
 def build_optimizer(

@@ -15,11 +15,11 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from peft import PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from bailong.config import ConfigError, TrainConfig
+from bailong.config_checks import ConfigError
 from bailong.data.build import build_datamodule
 from bailong.data.documents import resolve_files
-from bailong.embeddings import base_vocab_size, extend_embeddings
 from bailong.embeddings.adapter import save_embedding_layers
+from bailong.embeddings.extend import base_vocab_size, extend_embeddings
 from bailong.model.load import load_base_model
 from bailong.model.lora import train_all_weights, wrap_with_lora
 from bailong.model.module import CausalLMModule
@@ -28,6 +28,7 @@ from bailong.tokenizer.byte_level import sample_byte_level_dir
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
+from bailong.training.config import TrainConfig
 from bailong.training.context import RunContext
 from bailong.training.global_batch import log_global_batch
 from bailong.training.loggers import build_loggers

@@ -8,8 +8,8 @@ import logging
 
 import torch
 
-from bailong.config import CheckpointConfig
-from bailong.embeddings import ExtensionReport
+from bailong.embeddings.extend import ExtensionReport
+from bailong.training.config import CheckpointConfig
 
 log = logging.getLogger("bailong.train")
 ADAM_MOMENTS = 2  # AdamW keeps two tensors per trainable tensor, in its dtype

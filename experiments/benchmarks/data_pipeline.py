@@ -66,8 +66,9 @@ def main() -> None:
     n_tokens = sum(len(e.ids) for e in backend.encode_batch(docs, add_special_tokens=False))
 
     def ours() -> float:
-        return n_tokens / timed(lambda: [pretrain_blocks(cfg, tokenizer, 42, s) for s in
-                                         ("train", "val")])
+        return n_tokens / timed(
+            lambda: [pretrain_blocks(cfg, tokenizer, 42, s) for s in ("train", "val")]
+        )
 
     def raw() -> float:
         return n_tokens / timed(lambda: backend.encode_batch(docs, add_special_tokens=False))
@@ -77,11 +78,22 @@ def main() -> None:
     table = markdown_table(
         ["contender", "tokens/s (median)", "runs", "ratio vs raw", "target", "met"],
         [
-            ["bailong read+clean+tokenize+pack", f"{o:,.0f}",
-             " ".join(f"{x:,.0f}" for x in runs["bailong"]), f"{o / r:.2f}x",
-             f">= {TARGET}x", "yes" if o / r >= TARGET else "no"],
-            ["raw tokenizers encode_batch", f"{r:,.0f}",
-             " ".join(f"{x:,.0f}" for x in runs["raw"]), "1.00x", "", ""],
+            [
+                "bailong read+clean+tokenize+pack",
+                f"{o:,.0f}",
+                " ".join(f"{x:,.0f}" for x in runs["bailong"]),
+                f"{o / r:.2f}x",
+                f">= {TARGET}x",
+                "yes" if o / r >= TARGET else "no",
+            ],
+            [
+                "raw tokenizers encode_batch",
+                f"{r:,.0f}",
+                " ".join(f"{x:,.0f}" for x in runs["raw"]),
+                "1.00x",
+                "",
+                "",
+            ],
         ],
     )
     notes = [

@@ -24,9 +24,10 @@ import sentencepiece as spm
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from bailong.config import EmbeddingInitConfig
-from bailong.embeddings import INIT_METHODS, extend_embeddings
+from bailong.embeddings.config import EmbeddingInitConfig
+from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.pieces import SPACE
+from bailong.embeddings.registry import INIT_METHODS
 from bailong.embeddings.resize import resize_to
 from bailong.embeddings.toy_extension import extend_with_corpus
 from bailong.shared_data import shared_path

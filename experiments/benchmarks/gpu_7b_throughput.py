@@ -59,16 +59,11 @@ def main() -> None:
     import lightning as L
     from transformers import Trainer, TrainingArguments
 
-    from bailong.config import (
-        EmbeddingMode,
-        LoraConfig,
-        ModelConfig,
-        OptimConfig,
-        QuantizationConfig,
-    )
+    from bailong.model.config import EmbeddingMode, LoraConfig, ModelConfig, QuantizationConfig
     from bailong.model.load import load_base_model
     from bailong.model.lora import wrap_with_lora
     from bailong.model.module import CausalLMModule
+    from bailong.training.config import OptimConfig
 
     model_cfg = ModelConfig(config=LLAMA2_7B, dtype="bfloat16", gradient_checkpointing=True)
     base = load_base_model(model_cfg, QuantizationConfig(), VOCAB, Path(args.cache_dir))

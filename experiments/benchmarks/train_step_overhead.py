@@ -24,9 +24,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 from bailong.conf_dir import conf_dir
-from bailong.config import TrainConfig, validate_train_config
+from bailong.config import validate_train_config
 from bailong.data.build import build_datamodule
 from bailong.model.module import CausalLMModule
+from bailong.training.config import TrainConfig
 from bailong.training.optim import build_optimizer, build_scheduler
 from bailong.training.run import RunContext, build_model, build_tokenizer, build_trainer
 from experiments.benchmarks.bench_common import interleaved, markdown_table, median, report
@@ -120,10 +121,22 @@ def main() -> None:
     table = markdown_table(
         ["contender", "tokens/s (median)", "runs", "ratio vs bare", "target", "met"],
         [
-            ["bailong Trainer", f"{ours:,.0f}", " ".join(f"{x:,.0f}" for x in runs["bailong"]),
-             f"{ratio:.3f}x", ">= 0.95x", "yes" if ratio >= 0.95 else "no"],
-            ["bare PyTorch loop", f"{bare:,.0f}", " ".join(f"{x:,.0f}" for x in runs["bare"]),
-             "1.000x", "", ""],
+            [
+                "bailong Trainer",
+                f"{ours:,.0f}",
+                " ".join(f"{x:,.0f}" for x in runs["bailong"]),
+                f"{ratio:.3f}x",
+                ">= 0.95x",
+                "yes" if ratio >= 0.95 else "no",
+            ],
+            [
+                "bare PyTorch loop",
+                f"{bare:,.0f}",
+                " ".join(f"{x:,.0f}" for x in runs["bare"]),
+                "1.000x",
+                "",
+                "",
+            ],
         ],
     )
     trainable = sum(p.numel() for p in params)

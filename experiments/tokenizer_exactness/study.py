@@ -23,10 +23,10 @@ from pathlib import Path
 import sentencepiece as spm
 
 from bailong.shared_data import shared_path
-from bailong.tokenizer import load_tokenizer, merge_sentencepiece
 from bailong.tokenizer.corpus import sample_lines, split_heldout, write_lines, zh_tw_documents
 from bailong.tokenizer.hf import InexactConversionError, hf_tokenizer_from_sentencepiece
-from bailong.tokenizer.merge import NORMAL, load_model_proto
+from bailong.tokenizer.load import load_tokenizer
+from bailong.tokenizer.merge import NORMAL, load_model_proto, merge_sentencepiece
 from bailong.tokenizer.train import train_sentencepiece
 from experiments.benchmarks.bench_common import machine, markdown_table
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from transformers import LlamaForCausalLM
 
-from bailong.config import EmbeddingInitConfig
-from bailong.embeddings import extend_embeddings
+from bailong.embeddings.config import EmbeddingInitConfig
+from bailong.embeddings.extend import extend_embeddings
 from bailong.eval.perplexity import read_heldout
 from bailong.shared_data import shared_path
 from bailong.tokenizer.load import load_tokenizer
