@@ -34,9 +34,9 @@ def _with_parents(name: str, modules: dict[str, Path]) -> set[str]:
     return {m for m in found if m in modules}
 
 
-def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
+def imports_of(path: Path, modules: dict[str, Path], root: Path = PACKAGE_DIR) -> set[str]:
     """The package modules ``path`` imports, wherever in the file the import statement is."""
-    this = module_name(path, PACKAGE_DIR if path.is_relative_to(PACKAGE_DIR) else path.parent)
+    this = module_name(path, root)
     is_package = path.name == "__init__.py"
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
@@ -58,7 +58,7 @@ def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
 def import_graph(root: Path = PACKAGE_DIR) -> dict[str, set[str]]:
     """Module → the package modules it imports."""
     modules = own_modules(root)
-    return {name: imports_of(path, modules) for name, path in modules.items()}
+    return {name: imports_of(path, modules, root) for name, path in modules.items()}
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -19,9 +19,7 @@ import pandas as pd
 import yaml
 
 from bailong.analysis.wandb_offline import offline_run_file, read_history
-from bailong.training.markers import FAILED_MARKER
-
-METRICS_CSV = Path("csv") / "metrics.csv"
+from bailong.run_files import FAILED_MARKER, METRICS_CSV
 
 
 @dataclass

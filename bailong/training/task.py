@@ -19,8 +19,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from bailong.run_files import FAILED_MARKER
 from bailong.training.context import RunContext
-from bailong.training.markers import FAILED_MARKER
 from bailong.training.redact import scrub_files, secret_override_values, secret_values
 
 

@@ -21,9 +21,10 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from bailong.analysis.runs import METRICS_CSV, find_jobs
+from bailong.analysis.runs import find_jobs
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_train_config
+from bailong.run_files import METRICS_CSV
 from bailong.training.heldout_bpc import heldout_texts
 
 ZH, EN = "zh_wiki_drcd", "en_wiki"  # the sweep mix's sources (conf/experiment/zip_tie_tiny_*)
