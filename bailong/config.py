@@ -38,16 +38,14 @@ def validate_train_config(cfg: DictConfig) -> TrainConfig:
     """The one door: a typed, checked TrainConfig, or one ConfigError naming every problem of
     the values (first one), their ranges, and the machine and model sources (bailong.preflight)."""
     settings = to_schema(cfg)
-    raise_all(
-        collect(
-            [
-                lambda: _check_values(settings),
-                lambda: check_train_ranges(settings),
-                lambda: train_preflight(settings),
-            ]
-        )
-    )
+    raise_all(value_problems(settings) + collect([lambda: train_preflight(settings)]))
     return settings
+
+
+def value_problems(settings: TrainConfig) -> list[str]:
+    """The problems of the values alone (first one per stage, and the ranges): what a config
+    can be told without looking at the machine or the model's source."""
+    return collect([lambda: _check_values(settings), lambda: check_train_ranges(settings)])
 
 
 def _check_values(cfg: TrainConfig) -> None:

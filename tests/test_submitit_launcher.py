@@ -24,9 +24,14 @@ from tests.test_sweep import TINY, run_train
 @pytest.mark.slow
 def test_sweep_runs_one_process_per_job_and_reports_the_failing_one(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    # ablate_lora_rank_tiny's grid plus lora=none, which a 4-bit base rejects at validation
+    # ablate_lora_rank_tiny's grid plus lora=none, which a 4-bit base rejects at validation;
+    # with an extra --config-dir the sweep's up-front check of every arm is left to each job,
+    # so that job starts, fails in its own process and is reported
+    extra = tmp_path / "extra_conf"
+    extra.mkdir()
     grid = "hydra.sweeper.params.lora='r8,r16,r64,none'"
-    args = ["-m", "hydra/launcher=local_parallel", "experiment=ablate_lora_rank_tiny", grid]
+    args = ["-m", "--config-dir", str(extra), "hydra/launcher=local_parallel"]
+    args += ["experiment=ablate_lora_rank_tiny", grid]
     proc = run_train([*args, f"hydra.sweep.dir={sweep}", *TINY], tmp_path)
     assert proc.returncode != 0, "the sweep reports its failed job"
     assert "use quantization=none with lora=none" in proc.stderr

@@ -102,18 +102,22 @@ def test_embedding_init_by_lora_rank_sweep_of_the_tiny_ablation(tmp_path: Path) 
 
 def test_a_failing_job_is_reported_and_others_keep_their_results(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    # optim.lr=-1 fails validation for that job only; the other job's results must be intact
-    # and the failure reported.
-    proc = run_train(["-m", "optim.lr=0.001,-1", f"hydra.sweep.dir={sweep}", *TINY], tmp_path)
+    # the second job's data file is malformed: it passes the sweep's up-front checks and fails
+    # while loading (bad values fail before any job: tests/test_sweep_arms.py); the other job's
+    # results must be intact and the failure reported.
+    bad_file = tmp_path / "bad.jsonl"
+    bad_file.write_text('{"text": "ok"}\n{"text": oops}\n', encoding="utf-8")
+    arms = f"data.sources=[],[{{path:{bad_file}}}]"
+    proc = run_train(["-m", arms, f"hydra.sweep.dir={sweep}", *TINY], tmp_path)
     assert proc.returncode != 0
-    assert "optim.lr=-1" in proc.stderr
+    assert f"{bad_file}:2: malformed JSON" in proc.stderr
     outputs = "bailong-train: outputs in sweep/0: csv/metrics.csv, checkpoints/last.ckpt, adapter/"
     assert outputs in proc.stdout, "the job that ran names its outputs (relative to the cwd)"
     jobs = find_jobs(sweep)
     assert len(jobs) == 2
     ok, bad = jobs
     assert not ok.failed and ok.metrics() is not None
-    assert bad.failed and "optim.lr" in bad.failure
+    assert bad.failed and f"{bad_file}:2: malformed JSON" in bad.failure
     compare_main([str(sweep)])
     table = pd.read_csv(sweep / "compare" / "summary.csv")
     assert list(table["status"]) == ["ok", "failed"]

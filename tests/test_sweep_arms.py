@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bailong.cli.early_checks import given_config_dirs, unknown_group_options
+from bailong.cli.sweep_arms import SweepCheck, check_sweep, command_line
 from bailong.cli.train import main as train_main
 from tests.helpers import cache_root
 
@@ -33,3 +34,39 @@ def test_options_from_an_extra_config_dir_are_known(tmp_path: Path) -> None:
     (tmp_path / "lora" / "r7.yaml").write_text("r: 7\n", encoding="utf-8")
     argv = ["-m", "--config-dir", str(tmp_path), "lora=r8,r7", "vocab=null"]
     assert unknown_group_options(argv, given_config_dirs(argv)) == []
+
+
+def test_bad_values_in_some_arms_are_all_named_before_any_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sweep"
+    monkeypatch.setenv("BAILONG_CACHE", str(cache_root(tmp_path)))
+    argv = ["bailong-train", "-m", f"hydra.sweep.dir={out}", "lora.r=8,0", "optim.lr=1e-4,-1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stopped:
+        train_main()
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "3 of 4 sweep arms are invalid, nothing was run" in err
+    assert "lora.r=0 optim.lr=0.0001: lora.r=0 is invalid: the LoRA rank" in err
+    assert "lora.r=8 optim.lr=-1: optim.lr=-1.0 is invalid" in err
+    assert "lora.r=0 optim.lr=-1: lora.r=0 is invalid" in err
+    assert not out.exists(), "no job ran"
+
+
+def test_a_valid_sweep_passes_and_other_sweeps_are_left_to_their_jobs() -> None:
+    check = check_sweep("train", ["seed=1,2", "lora=r8,r16", "data.batch_size=4"])
+    assert check == SweepCheck(arms=4, bad=[])
+    assert command_line(["seed=1"], "train") is None, "a single run checks itself"
+    assert command_line(["-m", "--config-dir", "/elsewhere", "seed=1,2"], "train") is None
+    assert command_line(["-m", "-cn", "other", "seed=1,2"], "train") == ("other", ["seed=1,2"])
+    assert check_sweep("train", ["hparams_search=optuna_lr_rank"]) is None, "Optuna's arms"
+
+
+def test_an_experiments_own_sweep_params_are_checked_arm_by_arm() -> None:
+    """ablate_lora_rank_tiny sweeps lora=r8,r16,r64 in its hydra.sweeper.params."""
+    check = check_sweep("train", ["experiment=ablate_lora_rank_tiny", "lora.alpha=0,16"])
+    assert check is not None and check.arms == 6
+    assert [line.split(":")[0] for line in check.bad] == [
+        f"lora={r} lora.alpha=0" for r in ("r8", "r16", "r64")
+    ]

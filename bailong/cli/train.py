@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs
+from bailong.cli.sweep_arms import check_sweep_arms
 from bailong.conf_dir import conf_dir
 from bailong.config import validate_train_config
 from bailong.known_noise import route_lightning_logs_through_root, silence_known_noise
@@ -34,6 +35,7 @@ TRAIN_OUTPUTS = (
 
 
 @check_command_line
+@check_sweep_arms("train")
 @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="train")
 def hydra_main(cfg: DictConfig) -> float | None:
     def job() -> dict[str, float]:
