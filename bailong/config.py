@@ -10,6 +10,7 @@ hundreds of jobs fails in its first second on a typo rather than after a 7B mode
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -28,6 +29,9 @@ from bailong.training.config import (
     check_optim,
 )
 
+# Files that make a model directory a tokenizer directory too (AutoTokenizer reads any of them).
+BASE_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
+
 
 def to_schema(cfg: DictConfig) -> TrainConfig:
     """Merge a composed config onto the schema; type and unknown-key errors become ConfigError."""
@@ -39,6 +43,22 @@ def validate_train_config(cfg: DictConfig) -> TrainConfig:
     the values (first one), their ranges, and the machine and model sources (bailong.preflight)."""
     settings = to_schema(cfg)
     raise_all(value_problems(settings) + collect([lambda: train_preflight(settings)]))
+    return base_tokenizer_by_default(settings)
+
+
+def base_tokenizer_by_default(settings: TrainConfig) -> TrainConfig:
+    """A pretrained base with no tokenizer named gets its own tokenizer (its hub name, or its
+    directory when that holds one), not a sample tokenizer trained on the data: the base's
+    embedding rows belong to the ids of the tokenizer it was trained with. A directory without
+    a tokenizer (a random model bailong built and cached) keeps the sample tokenizer. Written
+    into the settings, so the run's saved config and W&B say which tokenizer was used."""
+    base = settings.model.name_or_path
+    if base is None or settings.tokenizer.name_or_path is not None:
+        return settings
+    local = Path(base).expanduser()
+    if local.is_dir() and not any((local / name).is_file() for name in BASE_TOKENIZER_FILES):
+        return settings
+    settings.tokenizer = replace(settings.tokenizer, name_or_path=base)
     return settings
 
 

@@ -20,6 +20,7 @@ from bailong.embeddings.config import (
     embedding_init_methods,
 )
 from bailong.model.config import DTYPES, ModelConfig, QuantizationConfig, check_cpu_4bit_shapes
+from bailong.tokenizer.config import MIN_BYTE_FALLBACK_PIECES
 
 
 @dataclass
@@ -70,7 +71,8 @@ def validate_probe_config(cfg: DictConfig) -> ProbeConfig:
         path = getattr(settings, key)
         if path is not None and not Path(path).expanduser().is_file():
             fail(key, path, "no such SentencePiece .model file")
-    if settings.original_tokenizer is None and settings.sample_vocab_size < 300:
+    too_few = settings.sample_vocab_size < MIN_BYTE_FALLBACK_PIECES
+    if settings.original_tokenizer is None and too_few:
         fail("sample_vocab_size", settings.sample_vocab_size, "must be at least 300")
     # With the model and both tokenizers given nothing is trained: whole files may be held out.
     nothing_trained = all(
