@@ -33,6 +33,7 @@ BAD = [
     ("lora.r=4096", r"lora\.r=4096 .*hidden_size="),
     ("lora.target_modules=[q_proj,qkv]", r"lora\.target_modules=\['qkv'\] .*gate_proj"),
     ("optimized_metric=val/accuracy", r"optimized_metric='val/accuracy' .*never logged"),
+    ("data.files=['a.txt, b.txt']", r"several files are a list: data\.files=\[a\.txt,b\.txt\]"),
 ]
 
 

@@ -126,7 +126,7 @@ def check_data(data: DataConfig) -> None:
             fail("data.files", [], "list at least one file (or 'bundled'), or set data.sources")
         for i, path in enumerate(data.files):
             if path != "bundled" and not Path(path).expanduser().exists():
-                fail(f"data.files[{i}]", path, "no such file or directory")
+                fail(f"data.files[{i}]", path, "no such file or directory" + _list_hint(path))
     for i, src in enumerate(data.sources):
         _check_source(f"data.sources[{i}]", src)
     chat_schemas = sorted(set(SOURCE_SCHEMAS) - {"text"})
@@ -141,6 +141,14 @@ def check_data(data: DataConfig) -> None:
     if data.max_doc_chars <= 0:
         fail("data.max_doc_chars", data.max_doc_chars, "must be a positive integer")
     _check_clean(data.clean)
+
+
+def _list_hint(path: str) -> str:
+    """A comma in a missing path is most often two files written as one string."""
+    if "," not in path:
+        return ""
+    files = ",".join(part.strip() for part in path.split(","))
+    return f"; several files are a list: data.files=[{files}]"
 
 
 def _check_source(key: str, src: SourceConfig) -> None:
