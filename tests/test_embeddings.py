@@ -11,7 +11,7 @@ import pytest
 import torch
 from sentencepiece import SentencePieceProcessor
 
-from bailong.config import ConfigError, EmbeddingInitConfig, EmbeddingMode
+from bailong.config import ConfigError, EmbeddingInitConfig, EmbeddingMode, MergeMode
 from bailong.embeddings import INIT_METHODS, extend_embeddings
 from bailong.embeddings.adapter import load_extended_adapter, save_embedding_layers
 from bailong.embeddings.pieces import load_model_proto
@@ -172,7 +172,8 @@ def test_english_logits_over_original_ids_are_unchanged(tiny_files) -> None:
 
 def test_real_llama2_tokenizer_pieces(tmp_path: Path) -> None:
     llama2 = require_shared("tokenizers/llama2/tokenizer.model")
-    ext = extended(llama2, tmp_path, ["臺灣", "▁臺灣", "們"])
+    # Llama 2 has neither 臺 nor 灣: appended anyway, as Chinese-LLaMA's merge does
+    ext = extended(llama2, tmp_path, ["臺灣", "▁臺灣", "們"], mode=MergeMode.append_all)
     tokenizer = load_tokenizer(str(ext))
     assert len(tokenizer) == 32_003
     assert tokenizer.convert_ids_to_tokens(list(range(3, 6))) == ["<0x00>", "<0x01>", "<0x02>"]
