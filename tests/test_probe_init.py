@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from rich.console import Console
 
@@ -17,8 +18,11 @@ from bailong.embeddings.probe_run import (
     run_probe,
     split_documents,
     tokenizer_files,
+    warm_up,
     write_json,
 )
+from bailong.model.load import load_base_model
+from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.merge import (
     NORMAL,
     buildable_splits,
@@ -118,6 +122,25 @@ def test_the_probe_extends_its_original_by_the_real_merge(tmp_path: Path) -> Non
         max_added=60,
     )
     assert Path(again.output_path).read_bytes() == Path(extended).read_bytes()
+
+
+def test_the_warm_up_trains_every_weight_of_the_random_base(tmp_path: Path) -> None:
+    """The random base's warm-up (CausalLMModule in a Lightning Trainer) lowers its loss on the
+    text, moves every weight, and hands the model back in eval mode."""
+    settings = probe_settings(tmp_path, [])
+    texts, _ = split_documents(settings.target_files, settings.heldout_fraction)
+    original = load_tokenizer(tokenizer_files(settings, texts, texts, tmp_path)[0])
+    model = load_base_model(settings.model, settings.quantization, len(original), tmp_path)
+    ids = torch.tensor([original(texts[0]).input_ids])
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with torch.no_grad():
+        loss_before = model(input_ids=ids, labels=ids).loss
+    warm_up(model, original, texts, steps=10, block=32)
+    with torch.no_grad():
+        loss_after = model(input_ids=ids, labels=ids).loss
+    assert loss_after < loss_before - 0.5
+    assert not model.training
+    assert all(not torch.equal(p, before[n]) for n, p in model.named_parameters()), "all train"
 
 
 def test_probe_config_names_bad_values(tmp_path: Path) -> None:

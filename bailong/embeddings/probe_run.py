@@ -38,7 +38,8 @@ from bailong.tokenizer.train import train_sentencepiece
 
 WARM_UP_BATCH = 8
 WARM_UP_BLOCK = 128  # at most: a random model only learns byte and character statistics
-WARM_UP_OPTIM = OptimConfig(lr=3e-3, schedule=Schedule.constant)
+# torch AdamW's defaults (weight decay 0.01) at a constant 3e-3, as the warm-up always used
+WARM_UP_OPTIM = OptimConfig(lr=3e-3, weight_decay=0.01, schedule=Schedule.constant)
 
 BUNDLED_PREFIX = "bundled:"
 
