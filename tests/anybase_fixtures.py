@@ -16,9 +16,9 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalize
 from transformers import PreTrainedTokenizerFast
 
 from bailong.data.documents import bundled_file
-from bailong.embeddings.toy_extension import extend_with_corpus
 from bailong.tokenizer.byte_level import byte_level_trainer, sample_byte_level_dir
 from bailong.tokenizer.byte_level_extend import extend_byte_level
+from bailong.tokenizer.sample_extension import extend_with_texts
 from bailong.tokenizer.train import train_sentencepiece
 
 
@@ -45,10 +45,10 @@ def byte_level_pair(folder: Path) -> TokenizerPair:
 
 
 def sentencepiece_pair(folder: Path) -> TokenizerPair:
-    """A 600-piece SentencePiece BPE on English, with 200 frequent Chinese pieces appended."""
+    """A 600-piece SentencePiece BPE on English, with 200 pieces of a Chinese BPE appended."""
     original = train_sentencepiece([bundled_file("en.txt")], folder / "orig", 600)
-    extended = extend_with_corpus(original, documents("zh_tw.txt"), 200, folder / "ext.model")
-    return TokenizerPair(original, extended)
+    merged = extend_with_texts(original, documents("zh_tw.txt"), 200, folder / "extension")
+    return TokenizerPair(original, Path(merged.output_path))
 
 
 # Qwen2's pre-tokenizer split (its tokenizer.json), which Llama 3's differs from only in digits.

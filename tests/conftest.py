@@ -25,3 +25,14 @@ def require_shared(relative: str) -> Path:
 @pytest.fixture
 def llama2_tokenizer_model() -> Path:
     return require_shared("tokenizers/llama2/tokenizer.model")
+
+
+@pytest.fixture(scope="module")
+def trained_lm(tmp_path_factory: pytest.TempPathFactory):
+    """(model, tokenizer) of the eval tests' trained run, loaded as bailong-eval loads it
+    (tests/eval_fixtures.py trains it once per session); loaded once per test module."""
+    from bailong.model.reload import load_trained
+    from tests.eval_fixtures import trained_run
+
+    lm = load_trained(trained_run(tmp_path_factory.getbasetemp()))
+    return lm.model, lm.tokenizer

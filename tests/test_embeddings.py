@@ -19,6 +19,7 @@ from bailong.embeddings.pieces import load_model_proto
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.model.config import EmbeddingMode
 from bailong.model.load import load_base_model
+from bailong.tokenizer.config import MergeMode
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.run import build_model, cache_dir
 from tests.conftest import require_shared
@@ -175,7 +176,8 @@ def test_english_logits_over_original_ids_are_unchanged(tiny_files) -> None:
 
 def test_real_llama2_tokenizer_pieces(tmp_path: Path) -> None:
     llama2 = require_shared("tokenizers/llama2/tokenizer.model")
-    ext = extended(llama2, tmp_path, ["臺灣", "▁臺灣", "們"])
+    # Llama 2 has neither 臺 nor 灣: appended anyway, as Chinese-LLaMA's merge does
+    ext = extended(llama2, tmp_path, ["臺灣", "▁臺灣", "們"], mode=MergeMode.append_all)
     tokenizer = load_tokenizer(str(ext))
     assert len(tokenizer) == 32_003
     assert tokenizer.convert_ids_to_tokens(list(range(3, 6))) == ["<0x00>", "<0x01>", "<0x02>"]

@@ -21,13 +21,7 @@ from bailong.eval.harness import (
 from bailong.eval.mc_formats import LETTERS, MCRecord
 from bailong.model.reload import load_trained
 from tests.conftest import require_shared
-from tests.eval_fixtures import EN, ZH, trained_run
-
-
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory):
-    lm = load_trained(trained_run(tmp_path_factory.getbasetemp()))
-    return lm.model, lm.tokenizer
+from tests.eval_fixtures import EN, ZH
 
 
 def _by_hand(model, tok, context: str, continuation: str) -> float:
@@ -49,10 +43,10 @@ def _questions(n: int, seed: int = 0) -> list[tuple[str, list[str]]]:
     return out
 
 
-def test_accuracy_is_100_percent_when_the_answer_is_forced(loaded, tmp_path: Path) -> None:
+def test_accuracy_is_100_percent_when_the_answer_is_forced(trained_lm, tmp_path: Path) -> None:
     """Each item's right answer is defined as the option the model scores highest, computed by
     hand; the harness (batched, padded, 4-bit + adapter) must then get every item right."""
-    model, tok = loaded
+    model, tok = trained_lm
     settings = MCSettings(batch_size=3)
     letter_recs, option_recs = {}, {}
     for i, (question, choices) in enumerate(_questions(8)):
@@ -71,11 +65,11 @@ def test_accuracy_is_100_percent_when_the_answer_is_forced(loaded, tmp_path: Pat
     answers = {r.answer for recs in option_recs.values() for r in recs}
     assert len(answers) > 1, "answers must vary for the test to mean much"
     fp = {"case": "forced"}
-    rows = run_subjects(lambda: loaded, letter_recs, settings, tmp_path / "letter", fp)
+    rows = run_subjects(lambda: trained_lm, letter_recs, settings, tmp_path / "letter", fp)
     report = accuracy_report(rows)
     assert report["overall"]["acc_letter"] == 1.0 and report["overall"]["n"] == 8
     assert report["s0"]["n"] == 4 and report["long_prompts"]["n"] == 0
-    rows = run_subjects(lambda: loaded, option_recs, settings, tmp_path / "option", fp)
+    rows = run_subjects(lambda: trained_lm, option_recs, settings, tmp_path / "option", fp)
     assert accuracy_report(rows)["overall"]["acc_option"] == 1.0
 
 
@@ -88,18 +82,20 @@ def _records() -> dict[str, list[MCRecord]]:
     }
 
 
-def test_long_prompts_are_counted_then_truncated_or_skipped(loaded, tmp_path: Path) -> None:
-    model, tok = loaded
+def test_long_prompts_are_counted_then_truncated_or_skipped(trained_lm, tmp_path: Path) -> None:
+    model, tok = trained_lm
     assert harness_model(model, tok, MCSettings(max_length=10**6)).max_length == (
         model.config.max_position_embeddings
     ), "max_length is capped at the model's context"
     fp = {"case": "long"}
-    cut = run_subjects(lambda: loaded, _records(), MCSettings(max_length=128), tmp_path / "t", fp)
+    cut = run_subjects(
+        lambda: trained_lm, _records(), MCSettings(max_length=128), tmp_path / "t", fp
+    )
     assert [(r["n"], r["too_long"]) for r in cut] == [(3, 1), (3, 0)]
     assert cut[0]["longest_prompt"] > 128 >= cut[1]["longest_prompt"]
     assert [q["truncated"] for q in cut[0]["questions"]] == [False, True, False]
     skip = MCSettings(max_length=128, long_prompts="skip")
-    kept = run_subjects(lambda: loaded, _records(), skip, tmp_path / "s", fp)
+    kept = run_subjects(lambda: trained_lm, _records(), skip, tmp_path / "s", fp)
     assert [(r["n"], r["too_long"]) for r in kept] == [(2, 1), (3, 0)]
     assert [q["id"] for q in kept[0]["questions"]] == ["a0", "a2"]
     report = accuracy_report(kept)
@@ -111,11 +107,11 @@ class Killed(Exception):
 
 
 def test_progress_is_written_per_subject_and_a_killed_run_resumes(
-    loaded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trained_lm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    model, _ = loaded
+    model, _ = trained_lm
     records, settings, fp = _records(), MCSettings(k_shot=1), {"case": "resume"}
-    full = run_subjects(lambda: loaded, records, settings, tmp_path / "straight", fp)
+    full = run_subjects(lambda: trained_lm, records, settings, tmp_path / "straight", fp)
 
     import bailong.eval.harness as harness
 
@@ -130,7 +126,7 @@ def test_progress_is_written_per_subject_and_a_killed_run_resumes(
     monkeypatch.setattr(harness, "score_subject", dies_on_b)
     out = tmp_path / "killed"
     with pytest.raises(Killed):
-        run_subjects(lambda: loaded, records, settings, out, fp)
+        run_subjects(lambda: trained_lm, records, settings, out, fp)
     lines = (out / PROGRESS_FILE).read_text("utf-8").splitlines()
     assert json.loads(lines[0]) == {"settings": fp} and json.loads(lines[1])["subject"] == "a"
     monkeypatch.setattr(harness, "score_subject", real)
@@ -139,18 +135,18 @@ def test_progress_is_written_per_subject_and_a_killed_run_resumes(
     hook = model.register_forward_hook(lambda *_: forwards.append(1))
     try:
         monkeypatch.setattr(harness, "score_subject", lambda *a: calls.append(a[2]) or real(*a))
-        resumed = run_subjects(lambda: loaded, records, settings, out, fp)
+        resumed = run_subjects(lambda: trained_lm, records, settings, out, fp)
         assert calls == ["b"] and forwards, "only the unfinished subject is scored again"
         assert resumed == full
         # Killed inside a subject: its scored requests come back from the harness's cache.
         (out / PROGRESS_FILE).unlink()
         forwards.clear()
-        assert run_subjects(lambda: loaded, records, settings, out, fp) == full
+        assert run_subjects(lambda: trained_lm, records, settings, out, fp) == full
         assert forwards == [] and (out / f"{CACHE_STEM}_rank0.db").is_file()
     finally:
         hook.remove()
     with pytest.raises(ValueError, match="results of other settings"):
-        run_subjects(lambda: loaded, records, MCSettings(k_shot=2), out, fp | {"k_shot": 2})
+        run_subjects(lambda: trained_lm, records, MCSettings(k_shot=2), out, fp | {"k_shot": 2})
 
 
 def test_bos_comes_first_even_when_the_tokenizer_adds_none() -> None:

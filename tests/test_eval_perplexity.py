@@ -15,14 +15,7 @@ from bailong.eval.perplexity import (
     score_documents,
     windows,
 )
-from bailong.model.reload import load_trained
-from tests.eval_fixtures import EN, ZH, trained_run
-
-
-@pytest.fixture(scope="module")
-def model_and_tokenizer(tmp_path_factory: pytest.TempPathFactory):
-    lm = load_trained(trained_run(tmp_path_factory.getbasetemp()))
-    return lm.model, lm.tokenizer
+from tests.eval_fixtures import EN, ZH
 
 
 def test_bits_per_character_is_nats_over_ln2_over_chars() -> None:
@@ -45,8 +38,8 @@ def _hand_nll(model, ids: list[int]) -> float:
     return float(F.cross_entropy(logits[:-1], torch.tensor(ids[1:]), reduction="sum"))
 
 
-def test_perplexity_equals_exp_mean_nll_by_hand(model_and_tokenizer) -> None:
-    model, tok = model_and_tokenizer
+def test_perplexity_equals_exp_mean_nll_by_hand(trained_lm) -> None:
+    model, tok = trained_lm
     docs = [ZH[0], EN[1], ZH[2] + EN[3]]
     encoded = [[tok.bos_token_id, *tok(d, add_special_tokens=False)["input_ids"]] for d in docs]
     nll = sum(_hand_nll(model, ids) for ids in encoded)
@@ -57,8 +50,8 @@ def test_perplexity_equals_exp_mean_nll_by_hand(model_and_tokenizer) -> None:
     assert got["bits_per_char"] == pytest.approx(nll / math.log(2) / sum(map(len, docs)), rel=1e-4)
 
 
-def test_long_documents_are_scored_window_by_window(model_and_tokenizer) -> None:
-    model, tok = model_and_tokenizer
+def test_long_documents_are_scored_window_by_window(trained_lm) -> None:
+    model, tok = trained_lm
     doc = " ".join(EN)
     ids = [tok.bos_token_id, *tok(doc, add_special_tokens=False)["input_ids"]]
     assert len(ids) > 30
@@ -68,8 +61,8 @@ def test_long_documents_are_scored_window_by_window(model_and_tokenizer) -> None
     assert got.tokens == len(ids) - 1
 
 
-def test_per_language_results_and_the_pooled_row(model_and_tokenizer, tmp_path: Path) -> None:
-    model, tok = model_and_tokenizer
+def test_per_language_results_and_the_pooled_row(trained_lm, tmp_path: Path) -> None:
+    model, tok = trained_lm
     (tmp_path / "zh.txt").write_text("\n\n".join(ZH), encoding="utf-8")
     (tmp_path / "en.jsonl").write_text("\n".join(f'{{"text": "{t}"}}' for t in EN), "utf-8")
     files = {"zh": [tmp_path / "zh.txt"], "en": [tmp_path / "en.jsonl"]}

@@ -5,14 +5,32 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from rich.console import Console
 
 from bailong.config_checks import ConfigError
 from bailong.embeddings.probe import ORIGINAL
 from bailong.embeddings.probe_config import probe_arms, validate_probe_config
-from bailong.embeddings.probe_run import print_table, run_probe, write_json
+from bailong.embeddings.probe_run import (
+    print_table,
+    run_probe,
+    split_documents,
+    tokenizer_files,
+    warm_up,
+    write_json,
+)
+from bailong.model.load import load_base_model
+from bailong.tokenizer.load import load_tokenizer
+from bailong.tokenizer.merge import (
+    NORMAL,
+    buildable_splits,
+    contains_cjk,
+    load_model_proto,
+    merge_sentencepiece,
+)
 from tests.helpers import CONF
 
 ZH = (
@@ -65,6 +83,65 @@ def test_probe_prints_one_row_per_method_and_writes_json(tmp_path: Path) -> None
     assert data[1]["target_bits_per_char"] == pytest.approx(
         rows[1].target.as_dict()["bits_per_char"]
     )
+
+
+def test_the_probe_extends_its_original_by_the_real_merge(tmp_path: Path) -> None:
+    """With no extended tokenizer given, the extension is merge_sentencepiece's output for a
+    Chinese BPE trained on the non-held-out target text: every original piece keeps its id,
+    score and type; each new piece holds a CJK character and is a character or a join of two
+    earlier pieces; scores follow the below_base policy (each the next float32 below the
+    last, starting below every original piece)."""
+    settings = probe_settings(tmp_path, ["new_pieces=60"])
+    zh = tmp_path / "zh.txt"  # held out: the last 5 of 27 documents, 3 of them new text
+    zh.write_text(zh.read_text("utf-8") + "\n\n" + "\n\n".join(["龍鳳麒麟飛舞。"] * 3), "utf-8")
+    target_train, target = split_documents(settings.target_files, settings.heldout_fraction)
+    english_train, _ = split_documents(settings.english_files, settings.heldout_fraction)
+    original, extended = tokenizer_files(settings, target_train, english_train, tmp_path)
+    base, merged = load_model_proto(original).pieces, load_model_proto(extended).pieces
+    as_tuples = [(p.piece, p.score, p.type) for p in merged]
+    assert as_tuples[: len(base)] == [(p.piece, p.score, p.type) for p in base]
+    new = merged[len(base) :]
+    assert len(new) == 60
+    assert any(len(p.piece) > 1 for p in new), "merges too, not only characters"
+    symbols = {p.piece for p in base}
+    score = np.float32(min(p.score for p in base))
+    for p in new:
+        assert contains_cjk(p.piece) and p.type == NORMAL, p.piece
+        assert len(p.piece) == 1 or buildable_splits(p.piece, symbols), p.piece
+        score = np.nextafter(score, np.float32(-np.inf), dtype=np.float32)
+        assert p.score == score, p.piece
+        symbols.add(p.piece)
+    heldout_only = {c for doc in target for c in doc} - {c for doc in target_train for c in doc}
+    assert heldout_only == set("龍鳳麒麟飛舞")
+    addition = load_model_proto(tmp_path / "extension" / "addition.model")
+    assert not heldout_only & {p.piece for p in addition.pieces}, "trained on held-out text"
+    again = merge_sentencepiece(
+        original,
+        tmp_path / "extension" / "addition.model",
+        tmp_path / "again.model",
+        cjk_only=True,
+        max_added=60,
+    )
+    assert Path(again.output_path).read_bytes() == Path(extended).read_bytes()
+
+
+def test_the_warm_up_trains_every_weight_of_the_random_base(tmp_path: Path) -> None:
+    """The random base's warm-up (CausalLMModule in a Lightning Trainer) lowers its loss on the
+    text, moves every weight, and hands the model back in eval mode."""
+    settings = probe_settings(tmp_path, [])
+    texts, _ = split_documents(settings.target_files, settings.heldout_fraction)
+    original = load_tokenizer(tokenizer_files(settings, texts, texts, tmp_path)[0])
+    model = load_base_model(settings.model, settings.quantization, len(original), tmp_path)
+    ids = torch.tensor([original(texts[0]).input_ids])
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with torch.no_grad():
+        loss_before = model(input_ids=ids, labels=ids).loss
+    warm_up(model, original, texts, steps=10, block=32)
+    with torch.no_grad():
+        loss_after = model(input_ids=ids, labels=ids).loss
+    assert loss_after < loss_before - 0.5
+    assert not model.training
+    assert all(not torch.equal(p, before[n]) for n, p in model.named_parameters()), "all train"
 
 
 def test_probe_config_names_bad_values(tmp_path: Path) -> None:

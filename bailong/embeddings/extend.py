@@ -15,8 +15,12 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.context import InitContext
-from bailong.embeddings.original import new_token_pieces, original_tokens
-from bailong.embeddings.pieces import check_append_only
+from bailong.embeddings.original import (
+    check_append_only,
+    new_token_pieces,
+    original_tokens,
+    read_original,
+)
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.embeddings.resize import resize_to, untied
 
@@ -60,13 +64,13 @@ def extend_embeddings(
     assert cfg.original_tokenizer is not None, "validated by check_embedding_init"
     method = INIT_METHODS[cfg.method]
     start = time.perf_counter()
-    original = original_tokens(cfg.original_tokenizer)
-    check_append_only(tokenizer, original)
+    original = read_original(cfg.original_tokenizer)  # read and checked once
+    check_append_only(tokenizer, original.tokens)
     num_model = model.get_input_embeddings().num_embeddings
-    if num_model < len(original):
+    if num_model < len(original.tokens):
         raise ValueError(
             f"the model has {num_model} embedding rows but the original tokenizer "
-            f"{cfg.original_tokenizer!r} has {len(original)} pieces; extend the model the "
+            f"{cfg.original_tokenizer!r} has {len(original.tokens)} pieces; extend the model the "
             "original tokenizer belongs to"
         )
     differs = cfg.input_weights != cfg.output_weights and not cfg.tie_output_to_input
@@ -77,7 +81,7 @@ def extend_embeddings(
             "token); set both to the same weighting"
         )
     resize_to(model, max(len(tokenizer), num_model), cfg.pad_to_multiple_of)
-    num_old = len(original)
+    num_old = len(original.tokens)
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
     num_rows = inp.num_embeddings
     # Views of the old rows (the resize copied them unchanged); only rows >= num_old are written.
@@ -87,7 +91,7 @@ def extend_embeddings(
     if method.uses_pieces:
         pieces = new_token_pieces(
             tokenizer,
-            cfg.original_tokenizer,
+            original,
             num_rows,
             space_piece=cfg.space_piece,
             include_bos=cfg.include_bos,

@@ -15,19 +15,21 @@ Two kinds of original tokenizer:
   plain text (``tokenizer.add_tokens``) is encoded by the whole original pipeline.
 
 ``space_piece=drop`` removes a leading space marker (``▁`` or byte-level ``Ġ``) from a token
-that has more than it; ``include_bos`` prepends the BOS id (an error for tokenizers without one,
-such as Qwen's).
+that has more than it; ``include_bos`` prepends the tokenizer's BOS id (an error for tokenizers
+without one, such as Qwen's). The original is read once per extension (``read_original``) and
+the extended tokenizer checked against it once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 from tokenizers import Tokenizer
 from transformers import PreTrainedTokenizerBase
 
 from bailong.embeddings import pieces as sp_pieces
-from bailong.embeddings.pieces import check_append_only
 from bailong.tokenizer.files import is_sentencepiece, tokenizer_json
 
 SPACE_MARKERS = ("▁", "Ġ")  # SentencePiece's visible space, byte-level BPE's space byte
@@ -42,12 +44,47 @@ def vocabulary(tok: Tokenizer, source: Path) -> list[str]:
     return [by_id[i] for i in range(len(by_id))]
 
 
+@dataclass(frozen=True)
+class OriginalTokenizer:
+    """An original tokenizer as read from disk: its tokens in id order (its size = the base's
+    trained rows) and what splits a new token, the SentencePiece proto or the tokenizer.json."""
+
+    source: Path
+    tokens: list[str]
+    proto: sp_pb2.ModelProto | None = None
+    json_tokenizer: Tokenizer | None = None
+
+
+def read_original(path: str | Path) -> OriginalTokenizer:
+    """The original tokenizer at ``path`` (a ``.model``, a ``tokenizer.json`` or a directory)."""
+    if is_sentencepiece(path):
+        proto = sp_pieces.load_model_proto(path)
+        source = sp_pieces.sentencepiece_file(path)
+        return OriginalTokenizer(source, [p.piece for p in proto.pieces], proto=proto)
+    source = tokenizer_json(path)
+    tok = Tokenizer.from_file(str(source))
+    return OriginalTokenizer(source, vocabulary(tok, source), json_tokenizer=tok)
+
+
 def original_tokens(path: str | Path) -> list[str]:
     """The original tokenizer's tokens in id order (its size = the base's trained rows)."""
-    if is_sentencepiece(path):
-        return [p.piece for p in sp_pieces.load_model_proto(path).pieces]
-    source = tokenizer_json(path)
-    return vocabulary(Tokenizer.from_file(str(source)), source)
+    return read_original(path).tokens
+
+
+def check_append_only(tokenizer: PreTrainedTokenizerBase, original: list[str]) -> None:
+    """The extended tokenizer must keep every original token (``original``, in id order) at its
+    id, or old rows mislabel."""
+    if len(tokenizer) < len(original):
+        raise ValueError(
+            f"the tokenizer has {len(tokenizer)} tokens, fewer than the original's {len(original)}"
+        )
+    current = tokenizer.convert_ids_to_tokens(list(range(len(original))))
+    for i, (old, new) in enumerate(zip(original, current, strict=True)):
+        if old != new:
+            raise ValueError(
+                f"the tokenizer is not an append-only extension of the original: id {i} is "
+                f"{new!r} but was {old!r}; extend by appending pieces (bailong-extend-tokenizer)"
+            )
 
 
 def _drop_space(token: str, space_piece: str) -> str:
@@ -57,29 +94,28 @@ def _drop_space(token: str, space_piece: str) -> str:
 
 
 def _json_pieces(
-    tokenizer: PreTrainedTokenizerBase, source: Path, space_piece: str
+    tokenizer: PreTrainedTokenizerBase, original: OriginalTokenizer, space_piece: str
 ) -> list[list[int]]:
-    """Original ids of every token past the original vocabulary of ``source``."""
-    original = Tokenizer.from_file(str(source))
-    tokens = vocabulary(original, source)
-    check_append_only(tokenizer, tokens)
+    """Original ids of every token past the original vocabulary of a ``tokenizer.json``."""
+    json_tokenizer = original.json_tokenizer
+    assert json_tokenizer is not None
     added = {t.content for t in tokenizer.added_tokens_decoder.values()}
     result = []
-    for token in tokenizer.convert_ids_to_tokens(list(range(len(tokens), len(tokenizer)))):
+    for token in tokenizer.convert_ids_to_tokens(list(range(len(original.tokens), len(tokenizer)))):
         if token in added:  # plain text: the whole original pipeline
             text = token.removeprefix(" ") if space_piece == "drop" else token
-            result.append(original.encode(text, add_special_tokens=False).ids)
+            result.append(json_tokenizer.encode(text, add_special_tokens=False).ids)
             continue
-        split = original.model.tokenize(_drop_space(token, space_piece))
+        split = json_tokenizer.model.tokenize(_drop_space(token, space_piece))
         if not split:
-            raise ValueError(f"{source}: the original tokenizer cannot split {token!r}")
+            raise ValueError(f"{original.source}: the original tokenizer cannot split {token!r}")
         result.append([piece.id for piece in split])
     return result
 
 
 def new_token_pieces(
     tokenizer: PreTrainedTokenizerBase,
-    original: str | Path,
+    original: str | Path | OriginalTokenizer,
     num_rows: int,
     *,
     space_piece: str = "keep",
@@ -87,13 +123,17 @@ def new_token_pieces(
 ) -> list[list[int]]:
     """For each row from the original vocabulary size up to ``num_rows``: its original piece ids.
 
-    Rows past ``len(tokenizer)`` (padding) have no text: ``[]``.
+    ``original`` is a path, read here and ``tokenizer`` checked to extend it append-only, or an
+    ``OriginalTokenizer`` its caller has read and checked (``extend_embeddings``). Rows past
+    ``len(tokenizer)`` (padding) have no text: ``[]``.
     """
-    if is_sentencepiece(original):
-        return sp_pieces.new_token_pieces(
-            tokenizer, original, num_rows, space_piece=space_piece, include_bos=include_bos
-        )
-    pieces = _json_pieces(tokenizer, tokenizer_json(original), space_piece)
+    if not isinstance(original, OriginalTokenizer):
+        original = read_original(original)
+        check_append_only(tokenizer, original.tokens)
+    if original.proto is not None:
+        pieces = sp_pieces.split_new_tokens(tokenizer, original.proto, space_piece)
+    else:
+        pieces = _json_pieces(tokenizer, original, space_piece)
     if include_bos:
         if tokenizer.bos_token_id is None:
             raise ValueError("embedding_init.include_bos=true, but the tokenizer has no BOS token")

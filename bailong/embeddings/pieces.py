@@ -9,7 +9,8 @@ spurious ``▁`` (id 29871 in Llama 2) that it would never carry inside running 
 Two choices the paper does not spell out are config fields (``embedding_init``):
 ``space_piece`` — a piece with a leading ``▁`` keeps the space it encodes among its pieces
 (``keep``, default) or is split without it (``drop``); ``include_bos`` — prepend ``<s>`` to
-every token's pieces (default off: a token in running text is never preceded by BOS).
+every token's pieces (default off: a token in running text is never preceded by BOS; added in
+``bailong.embeddings.original`` for every kind of original tokenizer).
 """
 
 from __future__ import annotations
@@ -39,31 +40,10 @@ def load_model_proto(path: str | Path) -> sp_pb2.ModelProto:
     return parse_model_proto(sentencepiece_file(path))
 
 
-def original_vocab_size(path: str | Path) -> int:
-    """How many rows a model trained with this tokenizer has (its number of pieces)."""
-    return len(load_model_proto(path).pieces)
-
-
 def _processor_without_dummy_prefix(proto: sp_pb2.ModelProto) -> spm.SentencePieceProcessor:
     proto = sp_pb2.ModelProto.FromString(proto.SerializeToString())
     proto.normalizer_spec.add_dummy_prefix = False
     return spm.SentencePieceProcessor(model_proto=proto.SerializeToString())
-
-
-def check_append_only(tokenizer: PreTrainedTokenizerBase, original: list[str]) -> None:
-    """The extended tokenizer must keep every original token (``original``, in id order) at its
-    id, or old rows mislabel."""
-    if len(tokenizer) < len(original):
-        raise ValueError(
-            f"the tokenizer has {len(tokenizer)} tokens, fewer than the original's {len(original)}"
-        )
-    current = tokenizer.convert_ids_to_tokens(list(range(len(original))))
-    for i, (old, new) in enumerate(zip(original, current, strict=True)):
-        if old != new:
-            raise ValueError(
-                f"the tokenizer is not an append-only extension of the original: id {i} is "
-                f"{new!r} but was {old!r}; extend by appending pieces (bailong-extend-tokenizer)"
-            )
 
 
 def token_text(token: str, space_piece: str = "keep") -> str:
@@ -74,26 +54,13 @@ def token_text(token: str, space_piece: str = "keep") -> str:
     return text
 
 
-def new_token_pieces(
-    tokenizer: PreTrainedTokenizerBase,
-    original: str | Path,
-    num_rows: int,
-    *,
-    space_piece: str = "keep",
-    include_bos: bool = False,
+def split_new_tokens(
+    tokenizer: PreTrainedTokenizerBase, proto: sp_pb2.ModelProto, space_piece: str = "keep"
 ) -> list[list[int]]:
-    """For each row from the original vocabulary size up to ``num_rows``: its original piece ids.
-
-    Rows past ``len(tokenizer)`` (padding from ``pad_to_multiple_of``) have no text: ``[]``.
-    """
-    proto = load_model_proto(original)
-    check_append_only(tokenizer, [p.piece for p in proto.pieces])
+    """The original piece ids of each token of ``tokenizer`` past the original vocabulary."""
     processor = _processor_without_dummy_prefix(proto)
-    num_old = len(proto.pieces)
     texts = [
         token_text(token, space_piece)
-        for token in tokenizer.convert_ids_to_tokens(list(range(num_old, len(tokenizer))))
+        for token in tokenizer.convert_ids_to_tokens(list(range(len(proto.pieces), len(tokenizer))))
     ]
-    prefix = [processor.bos_id()] if include_bos else []
-    pieces = [prefix + list(ids) for ids in processor.encode(texts)] if texts else []
-    return pieces + [[] for _ in range(num_rows - len(tokenizer))]
+    return [list(ids) for ids in processor.encode(texts)] if texts else []

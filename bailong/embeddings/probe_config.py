@@ -40,8 +40,8 @@ class ProbeConfig:
     # non-held-out part of the texts.
     original_tokenizer: str | None = None
     sample_vocab_size: int = 600
-    # An append-only extension of original_tokenizer; None appends new_pieces frequent CJK
-    # characters/bigrams of the non-held-out target text.
+    # An append-only extension of original_tokenizer; None merges in up to new_pieces CJK
+    # pieces of a small BPE trained on the non-held-out target text (the real merge).
     extended_tokenizer: str | None = None
     new_pieces: int = 300
     target_files: list[str] = field(default_factory=lambda: ["bundled:zh_tw.txt"])

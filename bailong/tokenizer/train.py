@@ -25,13 +25,15 @@ def train_sentencepiece(
     seed_sentencepiece_size: int = 1_000_000,
     max_sentence_length: int = 8192,
     num_threads: int = 2,
+    hard_vocab_limit: bool = True,
 ) -> Path:
     """Train a BPE model on ``input_files`` and return the path of ``<model_prefix>.model``.
 
     Each input line is one sentence; lines longer than ``max_sentence_length`` bytes are
     skipped by SentencePiece, so the default admits Wikipedia paragraphs of ~2,700 CJK
     characters (3 bytes each). ``character_coverage`` below 1 leaves the rarest characters to
-    byte fallback (0.9995 is the usual choice for Chinese).
+    byte fallback (0.9995 is the usual choice for Chinese). ``hard_vocab_limit=False`` makes
+    ``vocab_size`` an upper bound: training stops early when the text has no more merges.
     """
     prefix = Path(model_prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +59,7 @@ def train_sentencepiece(
         eos_id=2,
         pad_id=-1,
         num_threads=num_threads,
+        hard_vocab_limit=hard_vocab_limit,
         minloglevel=2,
     )
     return prefix.with_suffix(".model")

@@ -1,7 +1,7 @@
 """Time vocabulary extension at Bailong's scale: 27,241 new tokens on a 32,000 x 4,096 model.
 
-Extends the real Llama 2 tokenizer append-only with frequent Traditional Chinese characters and
-bigrams of the shared cc0 sentences (up to 27,241 pieces, as many as Bailong adds), builds a
+Extends the real Llama 2 tokenizer append-only with a Chinese BPE trained on the shared cc0
+sentences (``extend_with_texts``: 27,241 pieces merged, as many as Bailong adds), builds a
 1-layer Llama with Llama 2 7B's embedding and head shapes, and times, per method, the library's
 ``extend_embeddings`` (resize + piece mapping + one sparse product) against a per-token Python
 loop computing the same rows. Prints medians of the repeats, their ratio, and the peak extra
@@ -29,9 +29,9 @@ from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.pieces import SPACE
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.embeddings.resize import resize_to
-from bailong.embeddings.toy_extension import extend_with_corpus
 from bailong.shared_data import shared_path
 from bailong.tokenizer.load import load_tokenizer
+from bailong.tokenizer.sample_extension import extend_with_texts
 
 NEW_TOKENS = 27_241
 PAGE = 4096
@@ -98,8 +98,8 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     with tempfile.TemporaryDirectory() as tmp:
         texts = (p.read_text(encoding="utf-8") for p in sorted(corpus.glob("*.txt")))
-        ext = extend_with_corpus(original, texts, NEW_TOKENS, Path(tmp) / "ext.model")
-        tokenizer = load_tokenizer(str(ext))
+        ext = extend_with_texts(original, texts, NEW_TOKENS, Path(tmp)).output_path
+        tokenizer = load_tokenizer(ext)
     token_texts = [
         t.replace(SPACE, " ")
         for t in tokenizer.convert_ids_to_tokens(range(32_000, len(tokenizer)))
