@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,20 +14,32 @@ from bailong.cli.train import main as train_main
 from tests.helpers import cache_root
 
 
-def test_all_unknown_group_options_of_a_sweep_are_named_before_any_job(
+@pytest.fixture
+def stopped_sweep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., str]:
+    """Run ``bailong-train -m <args>``; it must stop with exit status 2 before any job ran.
+    Returns what it wrote on stderr."""
+
+    def run(*args: str) -> str:
+        out = tmp_path / "sweep"
+        monkeypatch.setenv("BAILONG_CACHE", str(cache_root(tmp_path)))
+        monkeypatch.setattr(sys, "argv", ["bailong-train", "-m", f"hydra.sweep.dir={out}", *args])
+        with pytest.raises(SystemExit) as stopped:
+            train_main()
+        assert stopped.value.code == 2
+        assert not out.exists(), "no job ran"
+        return capsys.readouterr().err
+
+    return run
+
+
+def test_all_unknown_group_options_of_a_sweep_are_named_before_any_job(
+    stopped_sweep: Callable[..., str],
 ) -> None:
-    out = tmp_path / "sweep"
-    monkeypatch.setenv("BAILONG_CACHE", str(cache_root(tmp_path)))
-    argv = ["bailong-train", "-m", f"hydra.sweep.dir={out}", "lora=r8,r7,r16,r33", "seed=1,2"]
-    monkeypatch.setattr(sys, "argv", argv)
-    with pytest.raises(SystemExit) as stopped:
-        train_main()
-    assert stopped.value.code == 2
-    err = capsys.readouterr().err
+    err = stopped_sweep("lora=r8,r7,r16,r33", "seed=1,2")
     assert "lora=r7 (known: none, r16, r64, r8)" in err and "lora=r33 (known:" in err
     assert "lora=r8 " not in err and "lora=r16 " not in err
-    assert not out.exists(), "no job ran"
 
 
 def test_options_from_an_extra_config_dir_are_known(tmp_path: Path) -> None:
@@ -37,21 +50,13 @@ def test_options_from_an_extra_config_dir_are_known(tmp_path: Path) -> None:
 
 
 def test_bad_values_in_some_arms_are_all_named_before_any_job(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    stopped_sweep: Callable[..., str],
 ) -> None:
-    out = tmp_path / "sweep"
-    monkeypatch.setenv("BAILONG_CACHE", str(cache_root(tmp_path)))
-    argv = ["bailong-train", "-m", f"hydra.sweep.dir={out}", "lora.r=8,0", "optim.lr=1e-4,-1"]
-    monkeypatch.setattr(sys, "argv", argv)
-    with pytest.raises(SystemExit) as stopped:
-        train_main()
-    assert stopped.value.code == 2
-    err = capsys.readouterr().err
+    err = stopped_sweep("lora.r=8,0", "optim.lr=1e-4,-1")
     assert "3 of 4 sweep arms are invalid, nothing was run" in err
     assert "lora.r=0 optim.lr=0.0001: lora.r=0 is invalid: the LoRA rank" in err
     assert "lora.r=8 optim.lr=-1: optim.lr=-1.0 is invalid" in err
     assert "lora.r=0 optim.lr=-1: lora.r=0 is invalid" in err
-    assert not out.exists(), "no job ran"
 
 
 def test_a_valid_sweep_passes_and_other_sweeps_are_left_to_their_jobs() -> None:
