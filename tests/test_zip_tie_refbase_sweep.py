@@ -20,8 +20,10 @@ from tests.conftest import require_shared
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def fake_job(job_dir: Path, overrides: list[str], curve: list[tuple[int, float]]) -> None:
-    """A finished job: Hydra's overrides and held-out rows (poems = modern = pooled)."""
+def fake_job(
+    job_dir: Path, overrides: list[str], curve: list[tuple[int, float]], modern_shift: float = 0
+) -> None:
+    """A finished job: Hydra's overrides and held-out rows (poems = pooled = modern - shift)."""
     (job_dir / ".hydra").mkdir(parents=True)
     (job_dir / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     (job_dir / METRICS_CSV).parent.mkdir(parents=True)
@@ -29,7 +31,7 @@ def fake_job(job_dir: Path, overrides: list[str], curve: list[tuple[int, float]]
         {
             "heldout/bpc": bpc,
             "heldout/zh_poems/bpc": bpc,
-            "heldout/zh_modern/bpc": bpc,
+            "heldout/zh_modern/bpc": bpc + modern_shift,
             "train/tokens_seen": float(tokens),
         }
         for tokens, bpc in curve
@@ -45,24 +47,28 @@ def test_summary_counts_tokens_to_the_same_seeds_no_extension_level(tmp_path: Pa
     fake_job(sweep / "original_s1/0", ["seed=1"], [(0, 8.0), (100, 7.5), (200, 7.0)])
     fake_job(sweep / "original_s2/0", ["seed=2"], [(0, 9.0), (100, 8.7), (200, 8.5)])
     ext = ["embedding_init=zip_tie"]
-    fake_job(sweep / "zt_s1/0", [*ext, "seed=1"], [(0, 11.0), (50, 8.0), (100, 7.2), (150, 6.9)])
+    # its modern Chinese starts at 7.5, already below the base's 8.0
+    zt1 = [(0, 11.0), (50, 8.0), (100, 7.2), (150, 6.9)]
+    fake_job(sweep / "zt_s1/0", [*ext, "seed=1"], zt1, modern_shift=-3.5)
     # seed 2 reaches its own base (9.0) at 100 tokens, never its no-extension arm's 8.5
     fake_job(sweep / "zt_s2/0", [*ext, "seed=2"], [(0, 12.0), (100, 8.9), (150, 8.6)])
 
-    summary = summarize(sweep, tmp_path / "out", float("inf"), None, REFBASE, reference=True)
+    summary = summarize(sweep, tmp_path / "out", float("inf"), 8.0, REFBASE, reference=True)
 
     per_job = pd.read_csv(tmp_path / "out" / "per_job.csv").set_index(["method", "seed"])
-    assert per_job.loc[("zip_tie", 1), "tokens_to_base"] == 50
-    assert per_job.loc[("zip_tie", 1), "tokens_to_original_final"] == 150
-    assert per_job.loc[("zip_tie", 2), "tokens_to_base"] == 100
-    assert pd.isna(per_job.loc[("zip_tie", 2), "tokens_to_original_final"])
-    assert per_job.loc[(ORIGINAL, 2), "tokens_to_base"] == 0
-    assert per_job.loc[(ORIGINAL, 2), "tokens_to_original_final"] == 200
+    assert per_job.loc[("zip_tie", 1), "tokens_to_base_zh"] == 50
+    assert per_job.loc[("zip_tie", 1), "tokens_to_original_final_zh"] == 150
+    assert per_job.loc[("zip_tie", 1), "tokens_to_base_modern"] == 0
+    assert per_job.loc[("zip_tie", 2), "tokens_to_base_zh"] == 100
+    assert pd.isna(per_job.loc[("zip_tie", 2), "tokens_to_original_final_zh"])
+    assert per_job.loc[(ORIGINAL, 2), "tokens_to_base_zh"] == 0
+    assert per_job.loc[(ORIGINAL, 2), "tokens_to_original_final_zh"] == 200
     assert per_job.loc[("zip_tie", 2), "final_modern_bpc"] == 8.6
     row = summary.set_index("method").loc["zip_tie"]
-    assert row["tokens_to_base"] == "75 ± 35 (2/2 reached)"
-    assert row["tokens_to_original_final"] == "150 ± 0 (1/2 reached)"
+    assert row["tokens_to_base_zh"] == "75 ± 35 (2/2 reached)"
+    assert row["tokens_to_original_final_zh"] == "150 ± 0 (1/2 reached)"
     assert row["step0_zh_bpc"] == "11.500 ± 0.707"
+    assert row["tokens_to_zh_bpc_8"] == "50 ± 0 (1/2 reached)"  # the fixed threshold
     assert list(summary["method"]) == ["zip_tie", ORIGINAL]
     assert (tmp_path / "out" / "heldout_zh_bpc_mean_std.png").stat().st_size > 0
 
@@ -97,5 +103,5 @@ def test_run_sweep_smoke(tmp_path: Path) -> None:
     # per character there (its README), and extension makes the start worse
     assert per_job.loc[ORIGINAL, "step0_zh_bpc"] < 10
     assert per_job.loc["zip_tie", "step0_zh_bpc"] > per_job.loc[ORIGINAL, "step0_zh_bpc"]
-    assert per_job.loc[ORIGINAL, "tokens_to_base"] == 0
+    assert per_job.loc[ORIGINAL, "tokens_to_base_zh"] == 0
     assert (results / "heldout_zh_bpc_mean_std.png").stat().st_size > 0

@@ -11,9 +11,9 @@
 #    extended tokenizer (experiment=zip_tie_refbase_ext), and the original tokenizer
 #    (experiment=zip_tie_refbase_original); logs: sweep/<arm>_s<seed>.log
 # 4. results/sweep/: per_job.csv, summary.csv/.md (mean ± std over seeds, tokens to reach the
-#    no-extension arm's level), heldout_zh_bpc_mean_std.png
+#    no-extension arm's level; with THRESHOLD, to reach that zh bits/char), heldout_zh_bpc_mean_std.png
 # Knobs (environment): BAILONG_CACHE (cache root), SEEDS (1,2,3), METHODS, PARALLEL (2), THREADS
-# (torch threads per job, 1), RESULTS, SWEEP_ARGS (extra Hydra overrides, e.g. the smoke
+# (torch threads per job, 1), THRESHOLD (none), RESULTS, SWEEP_ARGS (extra Hydra overrides, e.g. the smoke
 # test's handful of steps), EXTEND_ARGS (tokenizer.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,5 +57,6 @@ if ((failed)); then
   echo "a sweep job failed: see $STUDY/sweep/*.log and the jobs' FAILED files" >&2
   exit 1
 fi
-$PY -m experiments.zip_tie_refbase.sweep_summary "$STUDY/sweep" "$RESULTS"
+$PY -m experiments.zip_tie_refbase.sweep_summary "$STUDY/sweep" "$RESULTS" \
+  ${THRESHOLD:+--threshold "$THRESHOLD"}
 echo "results in $RESULTS"

@@ -144,18 +144,17 @@ def method_order(methods: set[str]) -> list[str]:
 
 
 def reference_thresholds(jobs: list, per_job: pd.DataFrame, columns: Columns) -> pd.DataFrame:
-    """Per seed, the no-extension arm's target bits/char before training (the unextended base)
-    and at the end of its budget; every job's tokens to reach each (its own seed's)."""
+    """Per seed and reported column, the no-extension arm's bits/char before training (the
+    unextended base) and at the end of its budget; every job's tokens to reach each (its own
+    seed's): columns ``tokens_to_base_<label>`` and ``tokens_to_original_final_<label>``."""
     ref = per_job[per_job["method"] == ORIGINAL].set_index("seed")
     out = per_job.copy()
-    for name, col in (
-        ("base", f"step0_{columns.target}_bpc"),
-        ("original_final", f"final_{columns.target}_bpc"),
-    ):
-        out[f"tokens_to_{name}"] = [
-            tokens_to(j.path, columns.target_column, ref[col].get(seed, math.nan))
-            for j, seed in zip(jobs, per_job["seed"], strict=True)
-        ]
+    for label, column in columns.bpc.items():
+        for name, col in (("base", f"step0_{label}_bpc"), ("original_final", f"final_{label}_bpc")):
+            out[f"tokens_to_{name}_{label}"] = [
+                tokens_to(j.path, column, ref[col].get(seed, math.nan))
+                for j, seed in zip(jobs, per_job["seed"], strict=True)
+            ]
     return out
 
 
@@ -169,7 +168,7 @@ def summarize(
 ) -> pd.DataFrame:
     """per_job.csv, summary.csv/.md and the mean ± std figure. Tokens to reach a fixed
     ``threshold`` (column tokens_to_threshold) and/or, with ``reference``, to reach the
-    no-extension arm's level of the same seed (tokens_to_base, tokens_to_original_final)."""
+    no-extension arm's level of the same seed (:func:`reference_thresholds`)."""
     jobs = [j for j in find_jobs(sweep_dir) if (j.path / METRICS_CSV).is_file()]
     jobs.sort(key=lambda j: (method_of(j.overrides), int(override(j.overrides, "seed") or 0)))
     per_job = pd.DataFrame([job_row(j.path, j.overrides, budget, columns) for j in jobs])
@@ -181,7 +180,9 @@ def summarize(
         reached["tokens_to_threshold"] = f"tokens_to_{columns.target}_bpc_{threshold:g}"
     if reference:
         per_job = reference_thresholds(jobs, per_job, columns)
-        reached |= {c: c for c in ("tokens_to_base", "tokens_to_original_final")}
+        reached |= {
+            c: c for c in per_job.columns if c.startswith(("tokens_to_base", "tokens_to_original"))
+        }
     results.mkdir(parents=True, exist_ok=True)
     per_job.to_csv(results / "per_job.csv", index=False)
     rows = []
