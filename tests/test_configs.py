@@ -14,7 +14,7 @@ from bailong.model.config import EmbeddingMode
 from bailong.model.load import bnb_config
 from bailong.model.lora import peft_config
 from bailong.shared_data import ENV_VAR, shared_data_dir
-from tests.helpers import CONF, group_options, train_settings
+from tests.helpers import CONF, cache_root, compose_train, group_options, train_settings
 
 # Groups whose every option must validate on a CPU-only machine.
 CPU_GROUPS = ["model", "tokenizer", "quantization", "lora", "data", "logger", "callbacks", "debug"]
@@ -73,6 +73,7 @@ def test_trainer_options_compose(tmp_path: Path, option: str) -> None:
 def test_every_experiment_composes(tmp_path: Path, option: str, sources_present: None) -> None:
     text = (CONF / "experiment" / f"{option}.yaml").read_text(encoding="utf-8")
     assert text.startswith("# @package _global_"), "experiment files override globally"
+    study_written_data(tmp_path, [f"experiment={option}"])
     try:
         train_settings(tmp_path, [f"experiment={option}"])
     except ConfigError as err:  # GPU-only experiments fail clearly here, nothing else may
@@ -80,6 +81,18 @@ def test_every_experiment_composes(tmp_path: Path, option: str, sources_present:
         if shared_data_dir() is None and shared_default in str(err):
             pytest.skip(f"experiment={option} reads ../shared/data, which is absent here: {err}")
         assert "CUDA" in str(err) or "GPU" in str(err), err
+
+
+def study_written_data(tmp_path: Path, overrides: list[str]) -> None:
+    """Create (empty) the data files a config reads from the cache: a study script writes them
+    before its runs (experiments/zip_tie_refbase/run_sweep.sh), so here they do not exist yet."""
+    cfg = compose_train(tmp_path, overrides)
+    cache = cache_root(tmp_path)
+    for src in cfg.data.get("sources") or []:
+        path = Path(str(src.path)) if src.get("path") else None
+        if path is not None and path.is_relative_to(cache) and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
 
 
 def test_unknown_key_names_the_key(tmp_path: Path) -> None:

@@ -20,10 +20,7 @@ RESULTS=${RESULTS:-experiments/zip_tie_refbase/results}
 read -r -a PROBE_ARGS <<< "${PROBE_ARGS:-}"
 PY=${PYTHON:-python}
 
-if [[ ! -f $STUDY/tokenizer/tokenizer.model ]]; then
-  $PY -m bailong.cli.extend_tokenizer paths.cache_dir="$CACHE" output_dir="$STUDY/tokenizer" \
-    hydra.run.dir="$STUDY/tokenizer_run"
-fi
+source experiments/zip_tie_refbase/tokenizer.sh
 $PY -m experiments.zip_tie_refbase.heldout "$STUDY/heldout_$CHARS" --chars "$CHARS"
 
 failed=0
