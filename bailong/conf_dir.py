@@ -15,12 +15,14 @@ from omegaconf import OmegaConf
 from bailong.shared_data import shared_data_dir
 from bailong.training.safe_paths import plain_name
 
+SHARED_NOT_FOUND = "<shared data not found>"  # what ${shared:...} points into when it is absent
+
 
 def _shared_resolver(relative: str) -> str:
     """``${shared:eval/tmmlu/subjects}`` → that path in the shared data folder. When the folder
     is absent the path points nowhere, and validation names it with how to fix it."""
     root = shared_data_dir()
-    return str((root if root is not None else Path("<shared data not found>")) / relative)
+    return str((root if root is not None else Path(SHARED_NOT_FOUND)) / relative)
 
 
 OmegaConf.register_new_resolver("bailong.plain_name", plain_name, replace=True)

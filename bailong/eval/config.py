@@ -11,6 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from bailong.conf_dir import SHARED_NOT_FOUND
 from bailong.config_checks import check_choice, fail, merge_schema
 from bailong.data.config import CHAT_TEMPLATES
 from bailong.eval.mc_formats import FieldMap
@@ -107,7 +108,8 @@ def _check_exists(key: str, path: str | None) -> None:
     if path is None:
         fail(key, None, "a path is required")
     if not Path(path).expanduser().exists():
-        hint = " (set BAILONG_SHARED_DATA to the shared/data folder)" if "<shared" in path else ""
+        absent = SHARED_NOT_FOUND in path
+        hint = " (set BAILONG_SHARED_DATA to the shared/data folder)" if absent else ""
         fail(key, path, f"no such file or directory{hint}")
 
 
