@@ -66,6 +66,9 @@ def test_a_valid_sweep_passes_and_other_sweeps_are_left_to_their_jobs() -> None:
     assert command_line(["-m", "--config-dir", "/elsewhere", "seed=1,2"], "train") is None
     assert command_line(["-m", "-cn", "other", "seed=1,2"], "train") == ("other", ["seed=1,2"])
     assert check_sweep("train", ["hparams_search=optuna_lr_rank"]) is None, "Optuna's arms"
+    assert check_sweep("train", ["hydra/launcher=slurm", "lora.r=0,8"]) is None, "on the cluster"
+    local = check_sweep("train", ["hydra/launcher=local_parallel", "lora.r=0,8"])
+    assert local is not None and local.arms == 2 and len(local.bad) == 1
 
 
 def test_an_experiments_own_sweep_params_are_checked_arm_by_arm() -> None:

@@ -8,8 +8,9 @@ its job's will be, and its values are checked (``bailong.config.value_problems``
 stage's checks, the ranges; not the machine or hub lookups, which every job still does). The
 bad arms are all named at once, with exit status 2, before Hydra writes anything. It costs a
 fraction of a second an arm. Sweeps the basic sweeper does not enumerate (Optuna's
-``hparams_search=...``), runs with an extra ``--config-dir``, and command lines Hydra itself
-refuses are left to Hydra and to each job's own check.
+``hparams_search=...``), jobs launched on other machines (``hydra/launcher=slurm``: their files
+are there), runs with an extra ``--config-dir``, and command lines Hydra itself refuses are
+left to Hydra and to each job's own check.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ from bailong.config_checks import ConfigError
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 BASIC_SWEEPER = f"{BasicSweeper.__module__}.{BasicSweeper.__name__}"
+# Launchers whose jobs run on this machine, so this machine's files are the jobs' files. Jobs
+# sent elsewhere (hydra/launcher=slurm) check themselves where they run.
+LOCAL_LAUNCHERS = (
+    "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,8 @@ def command_line(argv: Sequence[str], config_name: str) -> tuple[str, list[str]]
 
 
 def check_sweep(config_name: str, overrides: list[str]) -> SweepCheck | None:
-    """Every arm of a basic sweep checked; None when the sweeper is another or Hydra refuses
-    the command line (it says why itself)."""
+    """Every arm of a basic sweep checked; None when the sweeper is another, the jobs run on
+    other machines, or Hydra refuses the command line (it says why itself)."""
     with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
         hydra = GlobalHydra.instance().hydra
         assert hydra is not None
@@ -72,7 +79,8 @@ def check_sweep(config_name: str, overrides: list[str]) -> SweepCheck | None:
         except HydraException:
             return None
         sweeper = primary.hydra.sweeper
-        if sweeper.get("_target_") != BASIC_SWEEPER:
+        local = primary.hydra.launcher.get("_target_") in LOCAL_LAUNCHERS
+        if sweeper.get("_target_") != BASIC_SWEEPER or not local:
             return None
         params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
         parsed = OverridesParser.create(config_loader=hydra.config_loader).parse_overrides(
