@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -43,3 +46,18 @@ def train_settings(tmp_path: Path, overrides: list[str] = ()) -> TrainConfig:
 
 def group_options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def run_study_script(script: Path, shared: Path, tmp_path: Path, **knobs: str) -> None:
+    """A study's one command (``bash <script>``) from the repo root, as its README runs it: the
+    shared data at ``shared``, its cache under ``tmp_path/cache``, its knobs (SEEDS, METHODS,
+    RESULTS, ..._ARGS) in the environment."""
+    env = {
+        **os.environ,
+        "BAILONG_SHARED_DATA": str(shared),
+        "BAILONG_CACHE": str(tmp_path / "cache"),
+        "PYTHON": sys.executable,
+        **knobs,
+    }
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(["bash", str(script)], cwd=root, env=env, check=True, timeout=1500)

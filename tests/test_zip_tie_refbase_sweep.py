@@ -3,9 +3,6 @@ per seed) on hand-made runs, and its one command end to end with a handful of st
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +13,7 @@ from bailong.run_files import METRICS_CSV
 from experiments.zip_tie_refbase.sweep_summary import REFBASE
 from experiments.zip_tie_tiny.study import ORIGINAL, summarize
 from tests.conftest import require_shared
+from tests.helpers import run_study_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,21 +77,18 @@ def test_run_sweep_smoke(tmp_path: Path) -> None:
     base, summary), shrunk to two steps, one seed, one method and a 4,000-piece addition."""
     base = require_shared("models/zh_byte_base_23m/config.json")
     results = tmp_path / "results"
-    env = {
-        **os.environ,
-        "BAILONG_SHARED_DATA": str(base.parent.parent.parent),
-        "BAILONG_CACHE": str(tmp_path / "cache"),
-        "PYTHON": sys.executable,
-        "SEEDS": "1",
-        "METHODS": "zip_tie",
-        "RESULTS": str(results),
-        "EXTEND_ARGS": "spm.vocab_size=4000 spm.character_coverage=0.99 merge.max_added=null",
-        "SWEEP_ARGS": "trainer.max_steps=2 data.train_items=16 trainer.val_check_interval=2 "
+    run_study_script(
+        ROOT / "experiments" / "zip_tie_refbase" / "run_sweep.sh",
+        base.parent.parent.parent,
+        tmp_path,
+        SEEDS="1",
+        METHODS="zip_tie",
+        RESULTS=str(results),
+        EXTEND_ARGS="spm.vocab_size=4000 spm.character_coverage=0.99 merge.max_added=null",
+        SWEEP_ARGS="trainer.max_steps=2 data.train_items=16 trainer.val_check_interval=2 "
         "callbacks.heldout_bpc.every_n_train_steps=1 "
         "callbacks.heldout_bpc.max_chars_per_source=200",
-    }
-    script = ROOT / "experiments" / "zip_tie_refbase" / "run_sweep.sh"
-    subprocess.run(["bash", str(script)], cwd=ROOT, env=env, check=True, timeout=1500)
+    )
 
     per_job = pd.read_csv(results / "per_job.csv").set_index("method")
     assert sorted(per_job.index) == [ORIGINAL, "zip_tie"]

@@ -8,15 +8,13 @@ summary and bailong-compare figure), only shrunk to a few steps, one seed and tw
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.conftest import require_shared
+from tests.helpers import run_study_script
 
 ROOT = Path(__file__).resolve().parent.parent
 FEW_STEPS = "trainer.max_steps=2 data.train_items=16 trainer.val_check_interval=2"
@@ -26,21 +24,18 @@ FEW_STEPS = "trainer.max_steps=2 data.train_items=16 trainer.val_check_interval=
 def test_run_study_smoke(tmp_path: Path) -> None:
     llama2 = require_shared("tokenizers/llama2/tokenizer.model")
     results = tmp_path / "results"
-    env = {
-        **os.environ,
-        "BAILONG_SHARED_DATA": str(llama2.parent.parent.parent),
-        "BAILONG_CACHE": str(tmp_path / "cache"),
-        "PYTHON": sys.executable,
-        "SEEDS": "1",
-        "METHODS": "zip_tie,random",
-        "THRESHOLD": "100",  # every run is below it from the start: tokens-to-threshold = 0
-        "RESULTS": str(results),
-        "BASE_ARGS": f"{FEW_STEPS} callbacks.checkpoint.enabled=false",
-        "SWEEP_ARGS": f"{FEW_STEPS} callbacks.heldout_bpc.every_n_train_steps=1 "
+    run_study_script(
+        ROOT / "experiments" / "zip_tie_tiny" / "run_study.sh",
+        llama2.parent.parent.parent,
+        tmp_path,
+        SEEDS="1",
+        METHODS="zip_tie,random",
+        THRESHOLD="100",  # every run is below it from the start: tokens-to-threshold = 0
+        RESULTS=str(results),
+        BASE_ARGS=f"{FEW_STEPS} callbacks.checkpoint.enabled=false",
+        SWEEP_ARGS=f"{FEW_STEPS} callbacks.heldout_bpc.every_n_train_steps=1 "
         "callbacks.heldout_bpc.max_chars_per_source=300",
-    }
-    script = ROOT / "experiments" / "zip_tie_tiny" / "run_study.sh"
-    subprocess.run(["bash", str(script)], cwd=ROOT, env=env, check=True, timeout=1500)
+    )
 
     assert (tmp_path / "cache" / "zip_tie_tiny" / "base" / "model" / "config.json").is_file()
     per_job = pd.read_csv(results / "per_job.csv")
