@@ -30,6 +30,7 @@ from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import open_dict
 
+from bailong.cli.early_checks import given_config_dirs
 from bailong.conf_dir import conf_dir
 from bailong.config import to_schema, value_problems
 from bailong.config_checks import ConfigError
@@ -53,14 +54,14 @@ class SweepCheck:
 def command_line(argv: Sequence[str], config_name: str) -> tuple[str, list[str]] | None:
     """``(config name, overrides)`` of a multirun command line whose configs come from the
     app's own config dir; None otherwise."""
-    if not any(arg in MULTIRUN_FLAGS for arg in argv):
-        return None
+    if not any(arg in MULTIRUN_FLAGS for arg in argv) or len(given_config_dirs(argv)) > 1:
+        return None  # a single run checks itself; other config dirs are left to the jobs
     overrides: list[str] = []
     args = iter(argv)
     for arg in args:
         flag, sep, value = arg.partition("=")
-        if flag in ("--config-dir", "-cd", "--config-path", "-cp"):
-            return None  # composing with other config dirs is left to the jobs
+        if flag in ("--config-path", "-cp"):
+            return None  # another primary config dir: left to the jobs
         if flag in ("--config-name", "-cn"):
             config_name = value if sep else next(args, config_name)
         elif not arg.startswith("-"):
