@@ -25,6 +25,7 @@ class BadRecordPolicy(str, Enum):
 SOURCE_FORMATS = ("auto", "text", "lines", "jsonl", "json", "parquet")
 SOURCE_SCHEMAS = ("text", "sharegpt", "openai", "alpaca", "parallel")
 DATA_KINDS = ("pretrain", "sft")
+DOCUMENT_BOUNDARIES = ("attend", "mask")
 CHAT_TEMPLATES = ("llama2", "tokenizer")
 TRANSLATION_DIRECTIONS = ("both", "zh2en", "en2zh")
 OPENCC_CONFIGS = (
@@ -101,6 +102,17 @@ class DataConfig:
     clean: CleanConfig = field(default_factory=CleanConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     block_size: int = 128
+    # Pretraining blocks hold several documents back to back (EOS between them). attend: a
+    # token attends to the earlier documents of its block too (the HF/Chinese-LLaMA
+    # group_texts convention, and what Llama 2 was pretrained with); mask: position_ids restart
+    # at each document start, so no token attends across documents (as SFT packing does).
+    document_boundaries: str = "attend"
+    # Where tokenized sources are stored (bailong.data.token_store); null: the cache folder
+    # ($BAILONG_CACHE or ~/.cache/bailong) + /token_stores. The configs set ${paths.cache_dir}.
+    store_dir: str | None = None
+    # Tokenizer processes while a store is built; null: the CPUs (at most 8), and 1 (in this
+    # process) for local sources under 16 MiB, whose start-up a pool would only slow down.
+    store_workers: int | None = None
     batch_size: int = 8
     val_fraction: float = 0.1
     num_workers: int = 0
@@ -121,6 +133,9 @@ def check_data(data: DataConfig) -> None:
         fail("data.val_fraction", data.val_fraction, "must lie in (0, 1)")
     check_choice("data.kind", data.kind, DATA_KINDS)
     check_choice("data.chat.template", data.chat.template, CHAT_TEMPLATES)
+    check_choice("data.document_boundaries", data.document_boundaries, DOCUMENT_BOUNDARIES)
+    if data.store_workers is not None and data.store_workers <= 0:
+        fail("data.store_workers", data.store_workers, "must be a positive integer or null")
     if not data.sources:
         if not data.files:
             fail("data.files", [], "list at least one file (or 'bundled'), or set data.sources")

@@ -1,10 +1,12 @@
-"""Causal-LM data module: sources → clean → seeded split → token-share mix → packed blocks.
+"""Causal-LM data module: sources → clean → seeded split → token store → token-share blocks.
 
-Train batches come from a ``StatefulDataLoader`` so a checkpoint taken mid-epoch records the
-exact data position and a resumed run sees the same batches the uninterrupted run would.
-The split is per document (seeded hash), so validation text never leaks into training
-blocks. The mix is streamed: sources are read one document at a time and only the blocks a
-run asks for (``data.train_items``) are kept, so a corpus larger than memory can feed it.
+Each source is tokenized once into an on-disk, memory-mapped token store
+(:mod:`bailong.data.token_store`, reused by every later run, sweep arm and rank) and blocks
+are cut from the stores by exact token share (:mod:`bailong.data.store_blocks`), so memory
+does not grow with the corpus and a second run starts without tokenizing. Train batches come
+from a ``StatefulDataLoader`` so a checkpoint taken mid-epoch records the exact data position
+and a resumed run sees the same batches the uninterrupted run would. The split is per
+document (seeded hash), so validation text never leaks into training blocks.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from transformers import PreTrainedTokenizerBase
 
 from bailong.data.config import DataConfig
-from bailong.data.mix import MixStats, TokenMixer
-from bailong.data.pack import pack_stream, wrap_document
-from bailong.data.sources import Source, SourceStats, configured_sources, documents
+from bailong.data.mix import MixStats, TokenMixer, normalize
+from bailong.data.pack import packed_collate
+from bailong.data.sources import Source, SourceStats, configured_sources
+from bailong.data.store_blocks import StoreBlocks, block_quotas
+from bailong.data.token_store import TokenStore, token_store
 
 log = logging.getLogger(__name__)
-TOKENIZE_BATCH = 64
 
 
 class BlockDataset(Dataset):
@@ -51,6 +54,7 @@ class DataReport:
     mix: MixStats
     sources: dict[str, SourceStats] = field(default_factory=dict)
     items: int = 0  # blocks (pretrain) or examples (sft) produced
+    stores: dict[str, TokenStore] = field(default_factory=dict)  # pretrain: by source name
 
     def log(self, split: str) -> None:
         for row in self.mix.rows():
@@ -63,20 +67,6 @@ class DataReport:
                 dict(stats.cleaning),
                 dict(stats.bad),
             )
-
-
-def batched_token_ids(
-    texts: Iterator[str], tokenizer: PreTrainedTokenizerBase
-) -> Iterator[list[int]]:
-    """Tokenize a lazy text stream a batch at a time (fast tokenizers work per batch)."""
-    batch: list[str] = []
-    for text in texts:
-        batch.append(text)
-        if len(batch) == TOKENIZE_BATCH:
-            yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
-            batch = []
-    if batch:
-        yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
 
 
 def mix_sources(
@@ -96,33 +86,52 @@ def mix_sources(
     return mixer, stats
 
 
+def pretrain_stores(
+    cfg: DataConfig, tokenizer: PreTrainedTokenizerBase, seed: int
+) -> dict[str, TokenStore]:
+    """Each source's token store, built where missing (read only as far as the mix needs)."""
+    sources = configured_sources(cfg)
+    shares = normalize([s.cfg.weight for s in sources])
+    stores = {}
+    for src, share in zip(sources, shares, strict=True):
+        need = None
+        if cfg.train_items is not None:  # its blocks' tokens (+1 block: quotas round up)
+            need = (int(share * cfg.train_items) + 1) * cfg.block_size
+        stores[src.name] = token_store(src, cfg, tokenizer, seed, need)
+    return stores
+
+
 def pretrain_blocks(
     cfg: DataConfig, tokenizer: PreTrainedTokenizerBase, seed: int, split: str
-) -> tuple[torch.Tensor, DataReport]:
-    """The packed blocks of ``split`` and the report of how the mix realized its shares.
+) -> tuple[StoreBlocks, DataReport]:
+    """The blocks of ``split`` and the report of how the mix realized its shares.
 
     Training draws ``cfg.train_items`` blocks (re-reading sources as needed) or, when that is
-    unset, stops when the first source runs out; validation always makes one pass.
+    unset, stops when the first source runs out; validation always makes one pass, leaving
+    out a source with less than one block of validation text.
     """
-    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
-
-    def stream(src: Source, stats: SourceStats) -> Iterator[list[int]]:
-        texts = (text for _, text in documents(src, cfg, stats, split, seed))
-        for ids in batched_token_ids(texts, tokenizer):
-            doc = wrap_document(ids, bos, eos)
-            # Mix in pieces of at most one block: a 50k-token article drawn whole would
-            # overshoot its source's share by 50k tokens; a block never sees more context.
-            for start in range(0, len(doc), cfg.block_size):
-                yield doc[start : start + cfg.block_size]
-
-    recycle = split == "train" and cfg.train_items is not None
     sources = configured_sources(cfg)
-    val = split == "val"  # a small source may have no validation document: leave it out
-    mixer, stats = mix_sources(sources, stream, len, seed + val, recycle, skip_empty=val)
-    limit = cfg.train_items if split == "train" else None
-    blocks, block_tokens = pack_stream(mixer, cfg.block_size, len(sources), limit)
-    mixer.stats.tokens = block_tokens  # shares as they ended up in whole blocks
-    return blocks, DataReport(mixer.stats, stats, blocks.shape[0])
+    stores = pretrain_stores(cfg, tokenizer, seed)
+    streams = [stores[s.name].streams[split] for s in sources]
+    weights = [s.cfg.weight for s in sources]
+    names = [s.name for s in sources]
+    if split == "val":
+        long_enough = [st.tokens >= cfg.block_size for st in streams]
+        weights = [w if ok else 0.0 for w, ok in zip(weights, long_enough, strict=True)]
+    else:
+        empty = [n for n, st in zip(names, streams, strict=True) if st.tokens == 0]
+        if empty:
+            raise ValueError(f"data source(s) {empty} yield no items")
+    n_blocks = cfg.train_items if split == "train" else None
+    quotas = block_quotas([st.tokens for st in streams], weights, cfg.block_size, n_blocks)
+    mask = cfg.document_boundaries == "mask"
+    blocks = StoreBlocks(streams, quotas, cfg.block_size, mask_documents=mask)
+    stats = MixStats(names, normalize([s.cfg.weight for s in sources]))
+    stats.items = list(quotas)
+    stats.tokens = [q * cfg.block_size for q in quotas]
+    stats.passes = blocks.passes()
+    report = DataReport(stats, {n: stores[n].source_stats() for n in names}, len(blocks), stores)
+    return blocks, report
 
 
 class CausalLMDataModule(L.LightningDataModule):
@@ -136,10 +145,18 @@ class CausalLMDataModule(L.LightningDataModule):
         self.reports: dict[str, DataReport] = {}
         self.collate_fn: Callable[[list[dict]], dict[str, torch.Tensor]] = default_collate
 
+    def prepare_data(self) -> None:
+        """Build missing token stores once, before the ranks open them (Lightning calls this
+        on one process per node, then synchronizes)."""
+        if self.cfg.kind == "pretrain":
+            pretrain_stores(self.cfg, self.tokenizer, self.seed)
+
     def build_split(self, split: str) -> Dataset:
         blocks, report = pretrain_blocks(self.cfg, self.tokenizer, self.seed, split)
         self.reports[split] = report
-        return BlockDataset(blocks)
+        if self.cfg.document_boundaries == "mask":
+            self.collate_fn = packed_collate
+        return blocks
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:

@@ -3,6 +3,9 @@
 Pretraining: each document is wrapped as ``<s> … </s>`` and the stream is cut into
 ``block_size`` pieces, so no padding is wasted; the ragged tail is dropped.
 
+Pretraining blocks from the token store (:mod:`bailong.data.store_blocks`) follow the same
+layout; with ``data.document_boundaries=mask`` their ``position_ids`` restart at each document.
+
 SFT: whole conversations are placed into rows without splitting any; ``position_ids``
 restart at 0 for every conversation. transformers' masking reads a restart in
 ``position_ids`` (with no 2-D attention mask and no KV cache, hence ``use_cache=False`` in
@@ -14,10 +17,22 @@ them either.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import torch
+from torch.utils.data import default_collate
 
 IGNORE_INDEX = -100
+
+
+def packed_collate(rows: list[dict[str, torch.Tensor]]) -> dict[str, Any]:
+    """Stack rows that carry ``position_ids`` (and no attention mask) for the HF Llama.
+
+    ``use_cache=False``: transformers only reads a packed layout from ``position_ids`` when it
+    has no KV cache, and it creates one by default even in training, in which case attention
+    would silently cross the packed sequences.
+    """
+    return {**default_collate(rows), "use_cache": False}
 
 
 def wrap_document(ids: list[int], bos_id: int | None, eos_id: int) -> list[int]:
