@@ -5,6 +5,9 @@
     bailong-data data=sft_sample --examples 2     # rendered SFT examples with the loss mask
     bailong-data data=shared_sft data.chat.template=tokenizer tokenizer=...
 
+A pretraining config also shows its token stores (built on first use, then reused): where
+each one is, its size on disk, tokens per split and how long it took to build.
+
 Arguments without ``--`` are Hydra overrides of the train config, so the data, tokenizer and
 seed are exactly those a ``bailong-train`` run with the same overrides would use.
 """
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:  # one line, as the Hydra apps print it
         raise SystemExit(f"bailong-data: config error: {err}") from None
     silence_known_noise()  # before the imports: some libraries warn at import
-    from bailong.data.report import show_loss_mask, summarize  # transformers: seconds
+    from bailong.data.report import show_loss_mask, store_rows, summarize  # transformers: seconds
     from bailong.training.run import build_tokenizer
 
     tokenizer = build_tokenizer(settings)
@@ -78,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     console.print(shares)
 
+    if report.stores:
+        console.print(store_table(store_rows(report)))
+
     removed = Table(title="cleaning and bad records (counts over what the stream read)")
     for col in ("source", "step", "count"):
         removed.add_column(col, justify="right" if col == "count" else "left")
@@ -97,6 +103,24 @@ def main(argv: list[str] | None = None) -> None:
             console.rule(f"block {i}: {len(ids)} tokens, all with loss")
             text = tokenizer.decode(ids, skip_special_tokens=False)
         console.print(text, markup=False, highlight=False)
+
+
+def store_table(rows: list[dict[str, object]]) -> Table:
+    table = Table(title="token stores (one per source; memory-mapped by every run)")
+    for col in ("source", "train tokens", "val tokens", "docs", "disk", "built in", "path"):
+        table.add_column(col, justify="left" if col in ("source", "path") else "right")
+    for row in rows:
+        built = f"{row['build_seconds']:,.1f} s" + ("" if row["complete"] else ", partial")
+        table.add_row(
+            str(row["source"]),
+            f"{row['train_tokens']:,}",
+            f"{row['val_tokens']:,}",
+            f"{row['docs']:,}",
+            f"{int(row['disk_bytes']) / 2**20:,.1f} MiB",
+            built + (" (reused)" if row["reused"] else ""),
+            str(row["path"]),
+        )
+    return table
 
 
 if __name__ == "__main__":

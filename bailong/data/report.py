@@ -32,8 +32,27 @@ def summarize(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase, split: str) 
         examples, report = sft_examples(cfg.data, tokenizer, cfg.seed, split)
         return SplitSummary(report, examples)
     blocks, report = pretrain_blocks(cfg.data, tokenizer, cfg.seed, split)
+    rows = [blocks[i]["input_ids"].tolist() for i in range(min(len(blocks), MAX_EXAMPLES))]
     # every token of a pretraining block carries loss: labels are the ids
-    return SplitSummary(report, [(row.tolist(), row.tolist()) for row in blocks[:MAX_EXAMPLES]])
+    return SplitSummary(report, [(row, row) for row in rows])
+
+
+def store_rows(report: DataReport) -> list[dict[str, object]]:
+    """One row per source's token store: where, size on disk, tokens per split, build time."""
+    return [
+        {
+            "source": name,
+            "path": str(store.path),
+            "disk_bytes": store.disk_bytes(),
+            "train_tokens": store.tokens("train"),
+            "val_tokens": store.tokens("val"),
+            "docs": store.streams["train"].docs + store.streams["val"].docs,
+            "build_seconds": store.meta["build_seconds"],
+            "reused": store.reused,
+            "complete": store.meta["complete"],
+        }
+        for name, store in report.stores.items()
+    ]
 
 
 def show_loss_mask(ids: list[int], labels: list[int], tokenizer: PreTrainedTokenizerBase) -> str:
