@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
-BATCH_CHARS = 1 << 20  # characters per batch sent to a worker (~1 MB of text)
-BATCH_DOCS = 4096
+BATCH_CHARS = 1 << 16  # characters per batch sent to a worker: many batches keep all busy
+BATCH_DOCS = 1024
 
 Encoded = tuple[np.ndarray, np.ndarray]  # flat ids of the wrapped documents, their lengths
 _worker_backend = None  # the worker process's tokenizers.Tokenizer
