@@ -119,7 +119,8 @@ def test_each_rank_trains_on_its_own_shard_of_the_packed_blocks(full_run, tmp_pa
     cfg = train_settings(tmp_path, DDP)
     datamodule = build_datamodule(cfg.data, build_tokenizer(cfg), cfg.seed)
     datamodule.setup("fit")
-    train_blocks = Counter(tuple(b.tolist()) for b in datamodule.train_set.blocks)
+    train_set = datamodule.train_set
+    train_blocks = Counter(tuple(train_set[i]["input_ids"].tolist()) for i in range(len(train_set)))
     assert all(train_blocks[b] == 1 for b in rank0 + rank1), "unknown or repeated block"
     assert len(set(rank0 + rank1)) == 2 * per_rank
 

@@ -84,7 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     if report.stores:
         console.print(store_table(store_rows(report)))
 
-    removed = Table(title="cleaning and bad records (counts over what the stream read)")
+    title = "cleaning and bad records (counts over what the stream read)"
+    if report.stores:  # counted while the store was built: one read of the source
+        title = "cleaning and bad records (counts over one read of each source, both splits)"
+    removed = Table(title=title)
     for col in ("source", "step", "count"):
         removed.add_column(col, justify="right" if col == "count" else "left")
     for name, stats in report.sources.items():

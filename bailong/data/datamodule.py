@@ -102,16 +102,20 @@ def pretrain_stores(
 
 
 def pretrain_blocks(
-    cfg: DataConfig, tokenizer: PreTrainedTokenizerBase, seed: int, split: str
+    cfg: DataConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    seed: int,
+    split: str,
+    stores: dict[str, TokenStore] | None = None,
 ) -> tuple[StoreBlocks, DataReport]:
     """The blocks of ``split`` and the report of how the mix realized its shares.
 
     Training draws ``cfg.train_items`` blocks (re-reading sources as needed) or, when that is
     unset, stops when the first source runs out; validation always makes one pass, leaving
-    out a source with less than one block of validation text.
+    out a source with less than one block of validation text. ``stores``: already opened.
     """
     sources = configured_sources(cfg)
-    stores = pretrain_stores(cfg, tokenizer, seed)
+    stores = stores or pretrain_stores(cfg, tokenizer, seed)
     streams = [stores[s.name].streams[split] for s in sources]
     weights = [s.cfg.weight for s in sources]
     names = [s.name for s in sources]
@@ -143,16 +147,18 @@ class CausalLMDataModule(L.LightningDataModule):
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.reports: dict[str, DataReport] = {}
+        self.stores: dict[str, TokenStore] | None = None  # pretraining: opened once
         self.collate_fn: Callable[[list[dict]], dict[str, torch.Tensor]] = default_collate
 
     def prepare_data(self) -> None:
         """Build missing token stores once, before the ranks open them (Lightning calls this
         on one process per node, then synchronizes)."""
         if self.cfg.kind == "pretrain":
-            pretrain_stores(self.cfg, self.tokenizer, self.seed)
+            self.stores = pretrain_stores(self.cfg, self.tokenizer, self.seed)
 
     def build_split(self, split: str) -> Dataset:
-        blocks, report = pretrain_blocks(self.cfg, self.tokenizer, self.seed, split)
+        self.stores = self.stores or pretrain_stores(self.cfg, self.tokenizer, self.seed)
+        blocks, report = pretrain_blocks(self.cfg, self.tokenizer, self.seed, split, self.stores)
         self.reports[split] = report
         if self.cfg.document_boundaries == "mask":
             self.collate_fn = packed_collate

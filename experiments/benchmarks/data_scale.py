@@ -1,7 +1,7 @@
 """Memory and start-up of ``bailong-train`` as the corpus grows 30×, with the token store.
 
 Generates two mixed Traditional Chinese / English corpora of about 5 MB and 150 MB
-(documents of 4-20 random lines of the shared cc0 sentences and English Wikipedia lines, so
+(documents of 4-20 random lines of the shared cc0 sentences or English Wikipedia sentences, so
 no two are duplicates), then runs ``bailong-train trainer.max_steps=2`` (tiny 4-bit Llama,
 ``tokenizer=llama2``, the two files as two sources mixed 50/50) twice per corpus in a fresh
 cache: the first run builds the token stores, the second reuses them. Each run's peak
@@ -65,7 +65,8 @@ def sentences() -> tuple[list[str], list[str]]:
     zh = [
         s.strip() for p in sorted(zh_dir.glob("*.txt")) for s in p.read_text("utf-8").splitlines()
     ]
-    en_lines = [s.strip() for s in en.read_text("utf-8").splitlines()]
+    # wiki_demo holds one article a line: documents are built from its sentences
+    en_lines = [s.strip() + "." for s in en.read_text("utf-8").replace("\n", " ").split(". ")]
     return [s for s in zh if len(s) >= 4], [s for s in en_lines if len(s) >= 20]
 
 
