@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from transformers import PreTrainedTokenizerBase
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from bailong.data.config import DataConfig, SourceConfig
 from bailong.training.run import build_tokenizer
@@ -26,3 +27,19 @@ def write_jsonl(path: Path, rows: list[object]) -> Path:
 
 def data_config(*sources: SourceConfig, **kwargs: object) -> DataConfig:
     return DataConfig(sources=list(sources), **kwargs)
+
+
+def attention_check_model(vocab_size: int) -> LlamaForCausalLM:
+    """A seeded 2-layer Llama (SDPA attention) to check which tokens a layout lets attend."""
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        attn_implementation="sdpa",
+    )
+    return LlamaForCausalLM(config).eval()

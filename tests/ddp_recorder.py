@@ -49,6 +49,8 @@ wrap(
         "tokens": int(batch["attention_mask"].sum()),  # packed SFT rows are not recorded
     },
 )
+
+
 def poisoned_forward(original: Any) -> Any:
     """With $BAILONG_TEST_NAN_RANK=<rank>, that rank's 4th training forward returns a NaN loss."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from bailong.data.chat import BadConversation, encode_conversation
 from bailong.data.crosslingual import translation_conversations
@@ -15,7 +15,7 @@ from bailong.data.pack import IGNORE_INDEX, pack_examples
 from bailong.data.report import show_loss_mask
 from bailong.data.sft import pad_collate, sft_examples
 from bailong.training.run import RunContext, train
-from tests.data_fixtures import tokenizer
+from tests.data_fixtures import attention_check_model, tokenizer
 from tests.helpers import train_settings
 
 __all__ = ["tokenizer"]
@@ -114,19 +114,7 @@ def test_packing_never_crosses_examples_in_loss_or_attention(
     for s in starts:
         assert row["labels"][s] == IGNORE_INDEX
     # attention: logits of each packed example equal the logits of that example alone
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=256,
-            attn_implementation="sdpa",
-        )
-    ).eval()
+    model = attention_check_model(len(tokenizer))
     batch = pad_collate([row], tokenizer.pad_token_id)  # exactly what training feeds
     batch.pop("labels")
     with torch.no_grad():

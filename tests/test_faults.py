@@ -236,23 +236,28 @@ def last_loss_per_step(run_dir: Path) -> dict[int, float]:
     return dict(column(read_metrics(run_dir), "train/loss"))
 
 
-@pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume_reproduces_the_losses(tmp_path: Path) -> None:
-    full_dir, killed_dir = tmp_path / "full", tmp_path / "killed"
-    full = train_cli(full_dir, [], tmp_path)
-    finish(full, full_dir)
-
-    victim = train_cli(killed_dir, [], tmp_path)
-    first_ckpt = killed_dir / "checkpoints" / "last.ckpt"
+def kill_after_first_checkpoint(victim: subprocess.Popen, run_dir: Path) -> int:
+    """SIGKILL the run once its first checkpoint exists; the step it holds (mid-epoch 0)."""
+    first_ckpt = run_dir / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 300
     while not first_ckpt.exists() and victim.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert victim.poll() is None, "the run ended before it could be killed"
     victim.send_signal(signal.SIGKILL)
     assert victim.wait(timeout=60) == -signal.SIGKILL
-    resumed_from = torch.load(killed_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    resumed_from = torch.load(first_ckpt, weights_only=True)
     step = resumed_from["global_step"]
     assert 2 <= step < 10 and resumed_from["epoch"] == 0
+    return step
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume_reproduces_the_losses(tmp_path: Path) -> None:
+    full_dir, killed_dir = tmp_path / "full", tmp_path / "killed"
+    full = train_cli(full_dir, [], tmp_path)
+    finish(full, full_dir)
+
+    step = kill_after_first_checkpoint(train_cli(killed_dir, [], tmp_path), killed_dir)
 
     finish(train_cli(killed_dir, ["ckpt_path=last"], tmp_path), killed_dir)
     expected, got = last_loss_per_step(full_dir), last_loss_per_step(killed_dir)

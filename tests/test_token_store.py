@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import logging
 import random
-import signal
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from bailong.data.config import DataConfig, SourceConfig
 from bailong.data.datamodule import CausalLMDataModule, pretrain_blocks
 from bailong.data.pack import wrap_document
 from bailong.data.sources import Source, SourceStats, documents
 from bailong.data.token_store import token_store
-from tests.data_fixtures import tokenizer, write_jsonl
+from tests.data_fixtures import attention_check_model, tokenizer, write_jsonl
 
 __all__ = ["tokenizer"]
 
@@ -160,19 +158,7 @@ def test_mask_restarts_position_ids_at_each_document_and_attend_does_not(
         r for r in map(masked.train_set.__getitem__, range(99)) if bos in r["input_ids"][1:]
     )
     start = int((item["input_ids"][1:] == bos).nonzero()[0]) + 1
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=128,
-            attn_implementation="sdpa",
-        )
-    ).eval()
+    model = attention_check_model(len(tokenizer))
     collate = masked.collate_fn
     with torch.no_grad():
         packed = model(**{k: v for k, v in collate([item]).items() if k != "labels"}).logits[0]
@@ -220,22 +206,18 @@ class Recording(torch.utils.data.Dataset):
 def test_sigkill_mid_epoch_on_a_store_backed_mix_resumes_bit_exactly(tmp_path: Path) -> None:
     """Two sources mixed 25/75 with re-reading, documents masked: kill after the first
     checkpoint, resume from it (reusing the stores), same losses as the uninterrupted run."""
-    from tests.test_faults import finish, last_loss_per_step, train_cli
+    from tests.test_faults import (
+        finish,
+        kill_after_first_checkpoint,
+        last_loss_per_step,
+        train_cli,
+    )
     from tests.test_train import read_metrics
 
     extra = ["data=sample_en_heavy", "data.train_items=120", "data.document_boundaries=mask"]
     full_dir, killed_dir = tmp_path / "full", tmp_path / "killed"
     finish(train_cli(full_dir, extra, tmp_path), full_dir)
-    victim = train_cli(killed_dir, extra, tmp_path)
-    first_ckpt = killed_dir / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 300
-    while not first_ckpt.exists() and victim.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert victim.poll() is None, "the run ended before it could be killed"
-    victim.send_signal(signal.SIGKILL)
-    assert victim.wait(timeout=60) == -signal.SIGKILL
-    step = torch.load(first_ckpt, weights_only=True)["global_step"]
-    assert 2 <= step < 10
+    step = kill_after_first_checkpoint(train_cli(killed_dir, extra, tmp_path), killed_dir)
     finish(train_cli(killed_dir, [*extra, "ckpt_path=last"], tmp_path), killed_dir)
     log = killed_dir.with_suffix(".log").read_text()
     assert "token store zh_tw reused" in log and "token store en reused" in log
