@@ -227,3 +227,21 @@ def test_sigkill_mid_epoch_on_a_store_backed_mix_resumes_bit_exactly(tmp_path: P
     assert {int(r["epoch"]) for r in read_metrics(full_dir)} == {0}, "the kill was mid-epoch"
     for s in range(step, 10):
         assert got[s] == expected[s], f"step {s}: resumed {got[s]} vs uninterrupted {expected[s]}"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "data.document_boundaries=both",
+            r"data\.document_boundaries='both'.*\['attend', 'mask'\]",
+        ),
+        ("data.store_workers=0", r"data\.store_workers=0 .*positive integer or null"),
+    ],
+)
+def test_bad_store_settings_are_named(tmp_path: Path, override: str, message: str) -> None:
+    from bailong.config_checks import ConfigError
+    from tests.helpers import train_settings
+
+    with pytest.raises(ConfigError, match=message):
+        train_settings(tmp_path, [override])
