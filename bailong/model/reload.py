@@ -36,15 +36,13 @@ from transformers import (
 
 from bailong.config_checks import ConfigError
 from bailong.embeddings.resize import resize_to
-from bailong.model.config import ModelConfig, QuantizationConfig
+from bailong.model.config import BUILTIN_ATTENTION, ModelConfig, QuantizationConfig
 from bailong.model.load import load_base_model, torch_dtype
 from bailong.training.config import TrainConfig
 from bailong.training.redact import redact
 
 RUN_RECORD = "bailong_run.json"
 ADAPTER_DIR = "adapter"
-# transformers' own attention code; any other value names a kernel repository to download
-BUILTIN_ATTENTION = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 
 
 def write_run_record(adapter_dir: Path, cfg: TrainConfig, base_vocab_size: int) -> Path:
