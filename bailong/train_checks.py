@@ -100,11 +100,24 @@ POSITIVE_EPSILONS = ("rms_norm_eps", "layer_norm_eps", "norm_eps")
 
 
 def check_model_shape(cfg: TrainConfig) -> None:
-    """A model built from model.config: positive sizes, heads dividing the width, LoRA rank
-    no larger than the width."""
+    """A model built from model.config: its settings (below), LoRA modules a Llama has, LoRA
+    rank no larger than the width."""
     config = cfg.model.config
     if cfg.model.name_or_path is not None or not config:
         return
+    check_model_config(config)
+    hidden = config.get("hidden_size")
+    targets = [t for t in cfg.lora.target_modules if t != "all-linear"]
+    unknown = [t for t in targets if t.rsplit(".", 1)[-1] not in (*LLAMA_MODULES, "lm_head")]
+    if cfg.lora.enabled and unknown and config.get("model_type", "llama") == "llama":
+        fail("lora.target_modules", unknown, f"a Llama has {list(LLAMA_MODULES)} (or all-linear)")
+    if cfg.lora.enabled and hidden and cfg.lora.r > hidden:
+        fail("lora.r", cfg.lora.r, f"the rank may not exceed the layer width hidden_size={hidden}")
+
+
+def check_model_config(config: dict[str, Any]) -> None:
+    """The settings of a model built from ``model.config`` (in a train config or a run
+    record): positive sizes and epsilons, heads dividing the width."""
     for key in POSITIVE_SIZES:
         value = config.get(key)
         if value is not None and not (isinstance(value, int) and value > 0):
@@ -120,12 +133,6 @@ def check_model_shape(cfg: TrainConfig) -> None:
         fail(
             "model.config.num_key_value_heads", kv_heads, f"must divide num_attention_heads={heads}"
         )
-    targets = [t for t in cfg.lora.target_modules if t != "all-linear"]
-    unknown = [t for t in targets if t.rsplit(".", 1)[-1] not in (*LLAMA_MODULES, "lm_head")]
-    if cfg.lora.enabled and unknown and config.get("model_type", "llama") == "llama":
-        fail("lora.target_modules", unknown, f"a Llama has {list(LLAMA_MODULES)} (or all-linear)")
-    if cfg.lora.enabled and hidden and cfg.lora.r > hidden:
-        fail("lora.r", cfg.lora.r, f"the rank may not exceed the layer width hidden_size={hidden}")
 
 
 def _looks_local(name: str) -> bool:
