@@ -13,7 +13,7 @@ import pytest
 from bailong.cli.early_checks import secret_override_keys
 from bailong.cli.eval import main as eval_main
 from bailong.cli.train import main as train_main
-from bailong.model.reload import write_run_record
+from bailong.model.run_record import write_run_record
 from bailong.training.redact import (
     holds_secret,
     looks_secret,
