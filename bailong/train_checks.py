@@ -56,6 +56,27 @@ def check_trainer(trainer: dict[str, Any]) -> None:
     precision = trainer.get("precision")
     if precision is not None and str(precision) not in PRECISIONS:
         fail("trainer.precision", precision, f"allowed values are {list(PRECISIONS)}")
+    every = trainer.get("log_every_n_steps", 1)
+    if not (isinstance(every, int) and not isinstance(every, bool) and every >= 1):
+        # 0 runs to the end and logs no train/loss row at all
+        fail("trainer.log_every_n_steps", every, "must be an integer >= 1 (log_every_n_steps=1)")
+    check_val_check_interval(trainer.get("val_check_interval"))
+
+
+def check_val_check_interval(value: Any) -> None:
+    """Lightning's two forms: an integer number of batches >= 1, or a fraction of an epoch in
+    (0, 1]; 0 divides by zero once the model has loaded."""
+    if value is None:
+        return
+    batches = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    fraction = isinstance(value, float) and _finite_number(value) and 0 < value <= 1
+    if not (batches or fraction):
+        fail(
+            "trainer.val_check_interval",
+            value,
+            "give a number of training batches >= 1 (e.g. val_check_interval=1) or a fraction "
+            "of an epoch in (0, 1] (e.g. 0.5)",
+        )
 
 
 def check_optimizer(cfg: TrainConfig) -> None:
@@ -69,16 +90,41 @@ def check_optimizer(cfg: TrainConfig) -> None:
         fail("optim.betas", betas, "must be two numbers in [0, 1), e.g. [0.9, 0.999]")
 
 
+# sizes and epsilons of a model built from model.config (transformers checks none of them
+# before building: a negative epsilon fails in a dataclass deep inside the model)
+POSITIVE_SIZES = (
+    "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+    "max_position_embeddings", "head_dim",
+)  # fmt: skip
+POSITIVE_EPSILONS = ("rms_norm_eps", "layer_norm_eps", "norm_eps")
+
+
 def check_model_shape(cfg: TrainConfig) -> None:
-    """A model built from model.config: positive sizes, heads dividing the width, LoRA rank
-    no larger than the width."""
+    """A model built from model.config: its settings (below), LoRA modules a Llama has, LoRA
+    rank no larger than the width."""
     config = cfg.model.config
     if cfg.model.name_or_path is not None or not config:
         return
-    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"):
+    check_model_config(config)
+    hidden = config.get("hidden_size")
+    targets = [t for t in cfg.lora.target_modules if t != "all-linear"]
+    unknown = [t for t in targets if t.rsplit(".", 1)[-1] not in (*LLAMA_MODULES, "lm_head")]
+    if cfg.lora.enabled and unknown and config.get("model_type", "llama") == "llama":
+        fail("lora.target_modules", unknown, f"a Llama has {list(LLAMA_MODULES)} (or all-linear)")
+    if cfg.lora.enabled and hidden and cfg.lora.r > hidden:
+        fail("lora.r", cfg.lora.r, f"the rank may not exceed the layer width hidden_size={hidden}")
+
+
+def check_model_config(config: dict[str, Any]) -> None:
+    """The settings of a model built from ``model.config`` (in a train config or a run
+    record): positive sizes and epsilons, heads dividing the width."""
+    for key in POSITIVE_SIZES:
         value = config.get(key)
         if value is not None and not (isinstance(value, int) and value > 0):
             fail(f"model.config.{key}", value, "must be a positive integer")
+    for key in POSITIVE_EPSILONS:
+        if key in config and not (_finite_number(config[key]) and config[key] > 0):
+            fail(f"model.config.{key}", config[key], "must be a finite number > 0 (e.g. 1e-6)")
     hidden, heads = config.get("hidden_size"), config.get("num_attention_heads")
     if hidden and heads and hidden % heads:
         fail("model.config.num_attention_heads", heads, f"must divide hidden_size={hidden}")
@@ -87,12 +133,6 @@ def check_model_shape(cfg: TrainConfig) -> None:
         fail(
             "model.config.num_key_value_heads", kv_heads, f"must divide num_attention_heads={heads}"
         )
-    targets = [t for t in cfg.lora.target_modules if t != "all-linear"]
-    unknown = [t for t in targets if t.rsplit(".", 1)[-1] not in (*LLAMA_MODULES, "lm_head")]
-    if cfg.lora.enabled and unknown and config.get("model_type", "llama") == "llama":
-        fail("lora.target_modules", unknown, f"a Llama has {list(LLAMA_MODULES)} (or all-linear)")
-    if cfg.lora.enabled and hidden and cfg.lora.r > hidden:
-        fail("lora.r", cfg.lora.r, f"the rank may not exceed the layer width hidden_size={hidden}")
 
 
 def _looks_local(name: str) -> bool:
@@ -128,12 +168,22 @@ def check_train_ranges(cfg: TrainConfig) -> None:
     check_optimizer(cfg)
     check_model_shape(cfg)
     check_paths(cfg)
-    if not 0 <= cfg.seed <= MAX_SEED:
-        fail("seed", cfg.seed, f"must lie in [0, {MAX_SEED}]")
+    for key, seed in (("seed", cfg.seed), ("model.seed", cfg.model.seed)):
+        if not 0 <= seed <= MAX_SEED:
+            fail(key, seed, f"must lie in [0, {MAX_SEED}]")
     if cfg.data.num_workers < 0:
         fail("data.num_workers", cfg.data.num_workers, "must be >= 0")
     metric = cfg.optimized_metric
     if metric and metric not in ALWAYS_LOGGED:
         fail("optimized_metric", metric, f"it is never logged; logged: {list(ALWAYS_LOGGED)}")
+    best = cfg.callbacks.checkpoint.best
+    if best and best not in ALWAYS_LOGGED:
+        # Lightning only warns, once, that the metric was not found, and writes no best.ckpt
+        fail(
+            "callbacks.checkpoint.best",
+            best,
+            f"it is never logged, so no best.ckpt would be written; logged: "
+            f"{list(ALWAYS_LOGGED)} (e.g. callbacks.checkpoint.best=val/loss)",
+        )
     if cfg.callbacks.checkpoint.keep < -1:
         fail("callbacks.checkpoint.keep", cfg.callbacks.checkpoint.keep, "-1 (all) or >= 0")

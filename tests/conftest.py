@@ -22,6 +22,19 @@ def require_shared(relative: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The session's cache (tests.helpers.cache_root) as the user's own cache, which reloading
+    a run builds its base in (a run record never chooses it): nothing lands in ~/.cache."""
+    previous = os.environ.get("BAILONG_CACHE")
+    os.environ["BAILONG_CACHE"] = str(tmp_path_factory.getbasetemp().parent / "bailong-cache")
+    yield
+    if previous is None:
+        os.environ.pop("BAILONG_CACHE", None)
+    else:
+        os.environ["BAILONG_CACHE"] = previous
+
+
 @pytest.fixture
 def llama2_tokenizer_model() -> Path:
     return require_shared("tokenizers/llama2/tokenizer.model")

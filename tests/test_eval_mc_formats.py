@@ -161,3 +161,51 @@ def test_tmmlu_loads_every_subject() -> None:
     assert len(some) == 3 and {q.subject for q in some} == {"企業管理"}
     with pytest.raises(ValueError, match="unknown TMMLU subjects"):
         load_tmmlu(folder, ["no-such-subject"])
+
+
+def test_a_published_layout_with_a_null_question_reads_the_prompt(tmp_path: Path) -> None:
+    """TCIC-like: the text under ``prompt``, ``question`` null; ``answer`` the choice text and
+    ``mc_answer`` its letter."""
+    records = {
+        "q1": {"question": None, "prompt": "臺灣最高的山？", "A": "玉山", "B": "雪山",
+               "C": "合歡山", "D": "阿里山", "answer": "玉山", "mc_answer": "A"},
+        "q2": {"question": None, "prompt": "二加二？", "A": "三", "B": "四",
+               "C": "五", "D": "六", "answer": "四", "mc_answer": "B"},
+    }  # fmt: skip
+    path = tmp_path / "tcic.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    loaded = load_file(path)
+    assert [(r.id, r.question, r.answer) for r in loaded] == [
+        ("q1", "臺灣最高的山？", 0),
+        ("q2", "二加二？", 1),
+    ]
+    records["q2"]["mc_answer"] = "C"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(RecordError, match=r"record q2: field 'mc_answer': 'C' disagrees with"):
+        load_file(path)
+
+
+def test_an_unterminated_csv_quote_is_named_by_row_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "mc.csv"
+    path.write_text('question,A,B,answer\nq1,x,y,A\nq2,"x,y,B\nq3,x,y,A\nq4,x,y,B\n', "utf-8")
+    with pytest.raises(RecordError, match=rf"{path}: record row 3: field 'A': the quote opened "):
+        load_file(path)
+
+
+def test_repeated_choices_and_a_short_record_are_warned_about_by_record(tmp_path: Path) -> None:
+    rows = [
+        {"question": "a", "choices": ["x", "x ", "y", "z"], "answer": 2},
+        {"question": "b", "choices": ["p", "q"], "answer": 0},
+        {"question": "c", "choices": ["p", "q", "r", "s"], "answer": 0},
+    ]
+    path = tmp_path / "mc.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.warns(UserWarning) as caught:
+        assert len(load_file(path)) == 3
+    notes = sorted(str(w.message) for w in caught)
+    assert notes == [
+        f"{path}: record line 1: choices ['x'] appear more than once; a model cannot pick one "
+        "of them over the other",
+        f"{path}: record line 2: 2 choices where the file's records have 4; its chance level "
+        "is higher, so its score is not comparable",
+    ]

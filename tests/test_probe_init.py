@@ -149,6 +149,8 @@ def test_probe_config_names_bad_values(tmp_path: Path) -> None:
         probe_settings(tmp_path, ["methods=[zip_tie,fancy]"])
     with pytest.raises(ConfigError, match=r"embedding_init\.output_weights"):
         probe_settings(tmp_path, ["embedding_init.output_weights=max"])
+    with pytest.raises(ConfigError, match=r"new_pieces=-5 is invalid: .*positive"):
+        probe_settings(tmp_path, ["new_pieces=-5"])
 
 
 def test_variants_are_named_rows_checked_before_loading(tmp_path: Path) -> None:

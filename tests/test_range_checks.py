@@ -34,6 +34,18 @@ BAD = [
     ("lora.target_modules=[q_proj,qkv]", r"lora\.target_modules=\['qkv'\] .*gate_proj"),
     ("optimized_metric=val/accuracy", r"optimized_metric='val/accuracy' .*never logged"),
     ("data.files=['a.txt, b.txt']", r"several files are a list: data\.files=\[a\.txt,b\.txt\]"),
+    # accepted and ran to exit 0 with no train/loss rows, no best.ckpt, or a meaningless seed
+    ("trainer.log_every_n_steps=0", r"trainer\.log_every_n_steps=0 .*log_every_n_steps=1"),
+    ("callbacks.checkpoint.best=val/nope", r"checkpoint\.best='val/nope' .*val/loss"),
+    ("model.seed=-5", r"model\.seed=-5 .*must lie in \[0, "),
+    # crashed after the model loaded (ZeroDivisionError, a dataclass type error, ImportError)
+    ("trainer.val_check_interval=0", r"trainer\.val_check_interval=0 .*val_check_interval=1"),
+    ("trainer.val_check_interval=1.5", r"trainer\.val_check_interval=1\.5 "),
+    ("model.config.rms_norm_eps=-1", r"model\.config\.rms_norm_eps=-1 .*> 0"),
+    (
+        "model.attn_implementation=kernels-community/flash-attn",
+        r"model\.attn_implementation='kernels-community/flash-attn' .*pip install kernels.*sdpa",
+    ),
 ]
 
 
@@ -47,6 +59,8 @@ def test_bad_value_is_named_before_anything_loads(
 
 def test_good_targets_and_metric_pass(tmp_path: Path) -> None:
     overrides = ["lora.target_modules=[q_proj,v_proj]", "optimized_metric=val/loss"]
+    overrides += ["callbacks.checkpoint.best=val/loss", "trainer.val_check_interval=0.5"]
+    overrides += ["trainer.log_every_n_steps=1", "model.attn_implementation=eager"]
     assert train_settings(tmp_path, overrides).optimized_metric == "val/loss"
 
 

@@ -21,7 +21,8 @@ from bailong.cli.chat import main as chat_main
 from bailong.cli.export import main as export_main
 from bailong.config_checks import ConfigError
 from bailong.model.load import materialize_random_model
-from bailong.model.reload import RUN_RECORD, load_trained
+from bailong.model.reload import load_trained
+from bailong.model.run_record import RUN_RECORD
 from tests.eval_fixtures import trained_run
 from tests.helpers import cache_root
 
@@ -98,3 +99,70 @@ def test_a_record_naming_a_kernel_repository_is_refused(
     with pytest.raises(ConfigError, match=rf"{RUN_RECORD}: model\.attn_implementation='{attn}'"):
         load_trained(run)
     assert not marker.exists()
+
+
+def edited_run(tmp_path: Path, base_temp: Path, edit: Any) -> Path:
+    """A copy of the trained run whose record ``edit(record)`` changed."""
+    run = tmp_path / "sent-run"
+    shutil.copytree(trained_run(base_temp), run)
+    record_file = run / "adapter" / RUN_RECORD
+    record = json.loads(record_file.read_text("utf-8"))
+    edit(record)
+    record_file.write_text(json.dumps(record), "utf-8")
+    return run
+
+
+def test_a_records_cache_dir_chooses_neither_where_we_write_nor_what_we_load(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere, user_cache = tmp_path / "elsewhere", tmp_path / "my-cache"
+    paths = {"cache_dir": str(elsewhere)}
+    run = edited_run(
+        tmp_path, tmp_path_factory.getbasetemp(), lambda r: r["train_config"].update(paths=paths)
+    )
+    monkeypatch.setenv("BAILONG_CACHE", str(user_cache))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/exit\n"))
+    chat_main([str(run), "--max-new-tokens", "2"])
+    assert not elsewhere.exists(), "nothing was written where the record said"
+    assert list((user_cache / "models").iterdir()), "the base was built in the user's cache"
+
+
+def set_in(record: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = record
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+BAD_RECORD_FIELDS = [
+    ("base_vocab_size", -3, r"base_vocab_size=-3 is invalid"),
+    ("base_vocab_size", 10**9, r"base_vocab_size=1000000000 is invalid: larger than the run's"),
+    ("base_vocab_size", "600", r"base_vocab_size='600' is invalid"),
+    ("train_config.model.config.hidden_size", 65536, r"model\.config\.hidden_size=65536 .*\[128\]"),
+    ("train_config.model.config.num_hidden_layers", 4096, r"num_hidden_layers=4096 .*\[2\]"),
+    ("train_config.model.config.intermediate_size", 10**7, r"intermediate_size=10000000 "),
+    ("train_config.model.config.rms_norm_eps", -1, r"model\.config\.rms_norm_eps=-1 "),
+    ("train_config.model.seed", -5, r"model\.seed=-5 "),
+    ("train_config.model.dtype", "int8", r"model\.dtype='int8' "),
+    ("train_config.embedding_init.pad_to_multiple_of", 10**9, r"pad_to_multiple_of=1000000000 "),
+    ("train_config.embedding_init.pad_to_multiple_of", -8, r"pad_to_multiple_of=-8 "),
+    ("train_config.data.chat.template", "{{evil}}", r"data\.chat\.template='\{\{evil\}\}' "),
+    ("train_config.model", "not a section", r"not a run record bailong-train wrote"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "message"), BAD_RECORD_FIELDS)
+def test_every_field_read_from_a_record_is_checked_before_anything_is_built(
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+    value: Any,
+    message: str,
+) -> None:
+    run = edited_run(tmp_path, tmp_path_factory.getbasetemp(), lambda r: set_in(r, key, value))
+    monkeypatch.setenv("BAILONG_CACHE", str(tmp_path / "my-cache"))
+    with pytest.raises(ConfigError, match=rf"{RUN_RECORD}: .*{message}"):
+        load_trained(run)
+    assert not (tmp_path / "my-cache").exists(), "refused before a base was built"

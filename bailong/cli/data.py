@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:  # one line, as the Hydra apps print it
         raise SystemExit(f"bailong-data: config error: {err}") from None
     silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.data.clean import printable
     from bailong.data.report import show_loss_mask, store_rows, summarize  # transformers: seconds
     from bailong.training.run import build_tokenizer
 
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             console.rule(f"block {i}: {len(ids)} tokens, all with loss")
             text = tokenizer.decode(ids, skip_special_tokens=False)
-        console.print(text, markup=False, highlight=False)
+        console.print(printable(text), markup=False, highlight=False)
 
 
 def store_table(rows: list[dict[str, object]]) -> Table:

@@ -14,7 +14,9 @@ starts, into a sweep's ``multirun.yaml`` before any job, and into its "Error exe
 with overrides" log line after a job fails. Scrubbing those files afterwards misses some of
 them, so the apps check ``sys.argv`` first: an override whose key looks like a credential
 (``+paths.hfToken=...``, ``hydra.job.env_set.WANDB_API_KEY=...``, a ``{authToken: ...}``
-value) stops the app with exit status 2 and a message that names the key, not the value.
+value), or whose value has a secret's shape (``judge.base_url=http://user:PASS@host/v1``, a
+``hf_…`` token; ``bailong.training.redact``), stops the app with exit status 2 and a message
+that names the key, not the value.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from hydra.errors import HydraException
 
 from bailong.conf_dir import conf_dir
 from bailong.config_checks import ConfigError
-from bailong.training.redact import looks_secret, secret_values
+from bailong.training.redact import looks_secret, secret_shaped, secret_values
 from bailong.training.safe_paths import plain_name
 
 
@@ -44,13 +46,16 @@ def secret_override_keys(overrides: Sequence[str]) -> list[str]:
         try:
             override = parser.parse_override(text)
         except HydraException:  # malformed: Hydra reports it; the key alone still counts
-            if looks_secret(text.partition("=")[0].rsplit(".", 1)[-1]):
-                found.append(text.partition("=")[0].lstrip("+~"))
+            key, _, value = text.partition("=")
+            if looks_secret(key.rsplit(".", 1)[-1]) or secret_shaped(value):
+                found.append(key.lstrip("+~"))
             continue
         key = override.key_or_group
         value = None if override.is_delete() else override.value()
+        if override.is_sweep_override():  # a,b,c: every arm's value
+            value = list(override.sweep_string_iterator())
         named = looks_secret(key.rsplit(".", 1)[-1]) and value not in (None, "")
-        if named or (isinstance(value, (dict, list)) and secret_values(value)):
+        if named or secret_values(value) or secret_shaped(text.partition("=")[2]):
             found.append(key)
     return found
 
@@ -115,7 +120,8 @@ def check_command_line(main: Callable[..., Any]) -> Callable[..., Any]:
                 f"{app}: error: {listed} looks like a secret given on the command line; Hydra "
                 "would save it in the run's .hydra/ files and logs, so set it in an environment "
                 f"variable and give that variable's name in a key ending in _env instead "
-                f"(e.g. {keys[0]}_env=MY_VARIABLE)\n"
+                f"(e.g. {keys[0]}_env=MY_VARIABLE; a URL goes without its user:password@, the "
+                "credential through such a variable, e.g. judge.api_key_env)\n"
             )
             raise SystemExit(2)
         problem = task_name_problem(sys.argv[1:])

@@ -65,6 +65,9 @@ class SourceConfig:
 class CleanConfig:
     """Switchable cleaning steps, applied per source in this order; each counts what it removes."""
 
+    # remove terminal escape sequences, control characters (tab and newline stay), bidi
+    # overrides (U+202E turns text around on screen) and zero-width no-break spaces (BOMs)
+    strip_controls: bool = True
     nfkc: bool = False  # Unicode NFKC (note: also turns full-width CJK punctuation half-width)
     opencc: str | None = None  # OpenCC conversion for every source, e.g. s2twp
     min_chars: int = 0

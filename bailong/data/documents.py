@@ -92,6 +92,9 @@ def file_format(path: Path, fmt: str = "auto") -> str:
 
 
 NUL = "\0"
+BOM = "\ufeff"  # a UTF-8 byte-order mark opening a file (Windows editors write one)
+# json.loads recurses once per nesting level and raises RecursionError past Python's limit
+TOO_DEEP = "nested deeper than the JSON parser allows (a record is a flat object of fields)"
 
 
 def _decoded_lines(path: Path, bad: BadRecords) -> Iterator[tuple[int, str]]:
@@ -107,7 +110,7 @@ def _decoded_lines(path: Path, bad: BadRecords) -> Iterator[tuple[int, str]]:
             if NUL in text:
                 bad(f"{path}:{lineno}", "NUL character", f"at character {text.index(NUL)}")
                 continue
-            yield lineno, text
+            yield lineno, text.removeprefix(BOM) if lineno == 1 else text
 
 
 def _paragraphs(path: Path, bad: BadRecords) -> Iterator[Record]:
@@ -134,9 +137,14 @@ def _jsonl(path: Path, bad: BadRecords) -> Iterator[Record]:
         if not line.strip():
             continue
         try:
-            yield Record(f"{path}:{lineno}", json.loads(line))
+            value = json.loads(line)
         except json.JSONDecodeError as err:
             bad(f"{path}:{lineno}", "malformed JSON", err.msg)
+            continue
+        except RecursionError:
+            bad(f"{path}:{lineno}", "malformed JSON", TOO_DEEP)
+            continue
+        yield Record(f"{path}:{lineno}", value)
 
 
 def _json(path: Path, bad: BadRecords) -> Iterator[Record]:
@@ -148,9 +156,12 @@ def _json(path: Path, bad: BadRecords) -> Iterator[Record]:
         bad(f"{path}:{line}", "not UTF-8 text", err.reason)
         return
     try:
-        value = json.loads(text)
+        value = json.loads(text.removeprefix(BOM))
     except json.JSONDecodeError as err:
         bad(f"{path}:{err.lineno}", "malformed JSON", err.msg)
+        return
+    except RecursionError:
+        bad(str(path), "malformed JSON", TOO_DEEP)
         return
     if isinstance(value, list):
         for i, item in enumerate(value):

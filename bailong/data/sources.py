@@ -120,7 +120,7 @@ def documents(
 ) -> Iterator[tuple[str, str]]:
     """``(where, text)`` of the cleaned documents of one pass over ``src`` in ``split``."""
     bad = BadRecords(data.on_bad_record, stats.bad)
-    cleaner = Cleaner(data.clean, src.cfg.opencc, stats.cleaning)
+    cleaner = Cleaner(data.clean, src.cfg.opencc, stats.cleaning, src.name)
 
     def cleaned() -> Iterator[tuple[str, str]]:
         for rec in records(src, bad):
@@ -145,7 +145,7 @@ def conversations(
 ) -> Iterator[tuple[str, list[Message]]]:
     """``(where, messages)`` of one pass: validated, cleaned conversations of ``src``."""
     bad = BadRecords(data.on_bad_record, stats.bad)
-    cleaner = Cleaner(data.clean, src.cfg.opencc, stats.cleaning)
+    cleaner = Cleaner(data.clean, src.cfg.opencc, stats.cleaning, src.name)
     cfg = src.cfg
 
     def grouped() -> Iterator[list[tuple[str, list[Message]]]]:

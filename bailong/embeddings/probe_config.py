@@ -71,6 +71,8 @@ def validate_probe_config(cfg: DictConfig) -> ProbeConfig:
         path = getattr(settings, key)
         if path is not None and not Path(path).expanduser().is_file():
             fail(key, path, "no such SentencePiece .model file")
+    if settings.extended_tokenizer is None and settings.new_pieces <= 0:
+        fail("new_pieces", settings.new_pieces, "must be a positive number of pieces to merge in")
     too_few = settings.sample_vocab_size < MIN_BYTE_FALLBACK_PIECES
     if settings.original_tokenizer is None and too_few:
         fail("sample_vocab_size", settings.sample_vocab_size, "must be at least 300")

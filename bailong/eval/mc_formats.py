@@ -9,10 +9,19 @@ Public Traditional Chinese sets come in several layouts, and each loads without 
   inline as (A)…(D), ``content.A`` the answer letter).
 
 Fields are found by name (``question`` or ``prompt``; ``choices`` or letter fields ``A``,
-``B``, …; ``answer`` or ``mc_answer``), or named explicitly with :class:`FieldMap`. Answers
+``B``, …; ``answer`` or ``mc_answer``), the first that holds a value (a record with
+``"question": null`` and its text under ``prompt`` reads ``prompt``; an ``answer`` holding
+the choice text and an ``mc_answer`` holding its letter must agree), or named explicitly with
+:class:`FieldMap`. Answers
 are parsed strictly: an integer index, one letter, or text equal to exactly one choice.
 Anything else (``""``, ``"CD"``, ``1.7``, ``true``) is an error naming the file, the record
-id and the field, never a guess.
+id and the field, never a guess. A CSV quote that never closes is named with its row, line
+and column rather than read as one field swallowing the rest of the file. What scores but may
+mislead is warned about by record: choices with the same text (they cannot be told apart),
+and a record with fewer choices than the file's others (its chance level differs).
+
+Why one file: every layout is read by the same strict field, answer and record rules and
+fails with the same ``RecordError``; split up, each part would import the others back.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from __future__ import annotations
 import csv
 import json
 import re
+import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +103,11 @@ def parse_answer(value: Any, choices: Sequence[str]) -> int:
 
 
 def _pick(rec: dict[str, Any], explicit: str | None, usual: Sequence[str]) -> str | None:
+    """The explicit field, else the first usual one holding a value (not null, not blank)."""
     if explicit is not None:
         return explicit if explicit in rec else None
-    return next((k for k in usual if k in rec), None)
+    filled = [k for k in usual if k in rec and rec[k] is not None and str(rec[k]).strip()]
+    return next(iter(filled), next((k for k in usual if k in rec), None))
 
 
 def parse_record(
@@ -127,6 +140,16 @@ def parse_record(
         answer = parse_answer(rec[a_key], choices)
     except ValueError as err:
         raise _fail(path, rec_id, a_key, str(err)) from None
+    for other in ANSWER_KEYS if fields.answer is None else ():
+        value = rec.get(other)
+        if other == a_key or value is None or not str(value).strip():
+            continue
+        try:
+            agrees = parse_answer(value, choices) == answer
+        except ValueError:
+            agrees = False
+        if not agrees:
+            raise _fail(path, rec_id, other, f"{value!r} disagrees with {a_key}={rec[a_key]!r}")
     s_key = _pick(rec, fields.subject, ("subject",))
     subject = str(rec[s_key]) if s_key is not None else default_subject
     return MCRecord(rec_id, rec[q_key].strip(), choices, answer, subject)
@@ -153,8 +176,7 @@ def _raw_records(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:
                 except json.JSONDecodeError as err:
                     raise RecordError(f"{path}:{lineno}: malformed JSON ({err.msg})") from None
     elif fmt == "csv":
-        for rowno, row in enumerate(csv.DictReader(text.splitlines()), start=2):
-            yield f"row {rowno}", row
+        yield from _csv_rows(path, text)
     else:
         try:
             data = json.loads(text)
@@ -169,6 +191,58 @@ def _raw_records(path: Path, fmt: str) -> Iterator[tuple[str, Any]]:
             yield from ((f"index {i}", v) for i, v in enumerate(data))
         else:
             raise RecordError(f"{path}: expected a JSON object keyed by id or a list of records")
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[str, Any]]:
+    """(``row N``, row) of a CSV file; an unterminated quote is named, not read as one field
+    that swallows the rest of the file."""
+    lines = text.splitlines()
+    reader = csv.DictReader(lines, strict=True)
+    rowno, row_start = 1, 2  # the header is row 1; row_start is the line a row begins on
+    try:
+        for rowno, row in enumerate(reader, start=2):
+            if None in row or any(v is not None and "\n" in v for v in row.values()):
+                _multi_line_row(path, rowno, row_start, lines, reader.fieldnames or [])
+            yield f"row {rowno}", row
+            row_start = reader.line_num + 1
+    except csv.Error as err:
+        _multi_line_row(path, rowno + 1, row_start, lines, reader.fieldnames or [], str(err))
+
+
+def _multi_line_row(
+    path: Path, rowno: int, line: int, lines: Sequence[str], header: Sequence[str], why: str = ""
+) -> None:
+    """Refuse a row whose quote opened on ``line`` and never closed on it (rows of published
+    MC files are one line; a quoted line break is almost always a lost closing quote)."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    start = text.find('"')
+    column = text[: max(start, 0)].count(",")
+    name = header[column] if column < len(header) else f"column {column + 1}"
+    raise RecordError(
+        f"{path}: record row {rowno}: field {name!r}: the quote opened on line {line} is not "
+        f"closed on that line{f' ({why})' if why else ''}; close it, or double a quote "
+        'inside a quoted field ("")'
+    )
+
+
+def mc_file_notes(path: Path, records: Sequence[MCRecord]) -> list[str]:
+    """What scores but may mislead: repeated choice texts, fewer choices than the others."""
+    notes = []
+    usual = Counter(len(r.choices) for r in records).most_common(1)[0][0]
+    for r in records:
+        texts = Counter(c.strip() for c in r.choices)
+        repeated = sorted(t for t, n in texts.items() if n > 1)
+        if repeated:
+            notes.append(
+                f"{path}: record {r.id}: choices {repeated} appear more than once; a model "
+                "cannot pick one of them over the other"
+            )
+        if len(r.choices) < usual:
+            notes.append(
+                f"{path}: record {r.id}: {len(r.choices)} choices where the file's records "
+                f"have {usual}; its chance level is higher, so its score is not comparable"
+            )
+    return notes
 
 
 def file_format(path: Path, fmt: str) -> str:
@@ -198,6 +272,8 @@ def load_file(path: Path, fmt: str = "auto", fields: FieldMap | None = None) -> 
         out.append(parse_record(raw, path, rec_id, fields, path.stem))
     if not out:
         raise RecordError(f"{path}: no records")
+    for note in mc_file_notes(path, out):
+        warnings.warn(note, stacklevel=2)
     return out
 
 

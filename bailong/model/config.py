@@ -17,6 +17,9 @@ from typing import Any
 from bailong.config_checks import check_choice, fail
 
 DTYPES = ("float32", "bfloat16", "float16")
+# transformers' own attention code; any other value names a kernel repository on the hub,
+# which transformers downloads and runs through the `kernels` package
+BUILTIN_ATTENTION = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 EXPORT_BASES = ("dequantized", "original")  # what bailong-export merges LoRA into
 
 
@@ -95,7 +98,27 @@ def check_model_settings(model: ModelConfig, quant: QuantizationConfig, lora: Lo
         fail("model.config", {}, "give model.name_or_path or a model config under model.config")
     if model.trust_remote_code and model.name_or_path is None:
         fail("model.trust_remote_code", True, "only meaningful with model.name_or_path")
+    check_attention(model.attn_implementation)
     check_model_type(model)
+
+
+def check_attention(name: str) -> None:
+    """A built-in attention, or a hub kernel (``org/repo``) with the ``kernels`` package that
+    loads it installed; without it transformers fails with an ImportError after the model
+    weights have loaded."""
+    import importlib.util
+
+    if name in BUILTIN_ATTENTION:
+        return
+    if "/" not in name:
+        fail("model.attn_implementation", name, f"allowed values are {list(BUILTIN_ATTENTION)}")
+    if importlib.util.find_spec("kernels") is None:
+        fail(
+            "model.attn_implementation",
+            name,
+            "a hub kernel needs the `kernels` package: pip install kernels, or use a built-in "
+            "attention (model.attn_implementation=sdpa)",
+        )
 
 
 def check_model_type(model: ModelConfig) -> None:

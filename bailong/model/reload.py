@@ -10,22 +10,18 @@ and attaches the adapter (peft #1300/#1457: resize first, then ``from_pretrained
 A plain Hugging Face model directory (an exported model, or a base model to compare with)
 loads as it is, so every app compares trained and untrained models through one function.
 
-A run directory may come from someone else, so nothing in it may decide to run code:
-``trust_remote_code`` from the run record is ignored (only the caller's own flag, e.g.
-``bailong-chat --trust-remote-code``, turns it on) and an ``attn_implementation`` other than
-the built-in ones (a hub kernel repository would be downloaded and run) is refused.
+A run directory may come from someone else: ``bailong.model.run_record`` says what of its
+record is trusted (nothing that runs code, chooses where we write or sizes what we build).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import OmegaConf
 from peft import PeftModel
 from transformers import (
     AutoModelForCausalLM,
@@ -36,75 +32,11 @@ from transformers import (
 
 from bailong.config_checks import ConfigError
 from bailong.embeddings.resize import resize_to
-from bailong.model.config import ModelConfig, QuantizationConfig
+from bailong.model.config import QuantizationConfig
 from bailong.model.load import load_base_model, torch_dtype
-from bailong.training.config import TrainConfig
-from bailong.training.redact import redact
+from bailong.model.run_record import RunRecord, user_cache_dir
 
-RUN_RECORD = "bailong_run.json"
 ADAPTER_DIR = "adapter"
-# transformers' own attention code; any other value names a kernel repository to download
-BUILTIN_ATTENTION = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
-
-
-def write_run_record(adapter_dir: Path, cfg: TrainConfig, base_vocab_size: int) -> Path:
-    """Save the training settings beside the adapter; ``base_vocab_size`` is what
-    ``load_base_model`` was given (it sizes a random base built from a LlamaConfig)."""
-    settings = redact(dataclasses.asdict(cfg))
-    record = {"base_vocab_size": base_vocab_size, "train_config": settings}
-    path = adapter_dir / RUN_RECORD
-    path.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str), "utf-8")
-    return path
-
-
-@dataclass
-class RunRecord:
-    """What reloading needs from ``bailong_run.json``."""
-
-    model: ModelConfig
-    quantization: QuantizationConfig
-    base_vocab_size: int
-    cache_dir: Path
-    chat_template: str  # how the run rendered conversations: llama2 | tokenizer
-    # how the run grew the vocabulary: extended at all, and rounded up to a multiple of what
-    extended: bool = False
-    pad_to_multiple_of: int | None = None
-
-    @classmethod
-    def read(cls, adapter_dir: Path) -> RunRecord:
-        path = adapter_dir / RUN_RECORD
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} is missing: this adapter was not saved by bailong-train, so its base "
-                "model is unknown"
-            )
-        raw = json.loads(path.read_text("utf-8"))
-        train_cfg = raw["train_config"]
-        model = OmegaConf.to_object(
-            OmegaConf.merge(OmegaConf.structured(ModelConfig), train_cfg["model"])
-        )
-        quant = OmegaConf.to_object(
-            OmegaConf.merge(OmegaConf.structured(QuantizationConfig), train_cfg["quantization"])
-        )
-        assert isinstance(model, ModelConfig)
-        if model.attn_implementation not in BUILTIN_ATTENTION:
-            raise ConfigError(
-                f"{path}: model.attn_implementation={model.attn_implementation!r} is refused: "
-                f"a run record may only name built-in attention {list(BUILTIN_ATTENTION)}"
-            )
-        model.trust_remote_code = False  # never granted by a file; see load_base_for_run
-        default_cache = Path.home() / ".cache" / "bailong"
-        chat = train_cfg.get("data", {}).get("chat", {})
-        init = train_cfg.get("embedding_init", {})
-        return cls(
-            model=model,  # type: ignore[arg-type]
-            quantization=quant,  # type: ignore[arg-type]
-            base_vocab_size=int(raw["base_vocab_size"]),
-            cache_dir=Path(train_cfg.get("paths", {}).get("cache_dir") or default_cache),
-            chat_template=str(chat.get("template", "llama2")),
-            extended=init.get("method", "none") != "none",
-            pad_to_multiple_of=init.get("pad_to_multiple_of"),
-        )
 
 
 @dataclass
@@ -148,14 +80,17 @@ def load_base_for_run(
 ) -> PreTrainedModel:
     """The run's base model, resized to ``tokenizer_size`` rows when the vocabulary grew.
 
-    ``trust_remote_code`` is the caller's own choice (a command-line flag), never the record's.
+    ``trust_remote_code`` is the caller's own choice (a command-line flag), never the record's;
+    a base built from the record's config is cached in ``cache_dir`` or the user's own cache.
     """
     record = RunRecord.read(adapter_dir)
+    record.check_sizes(adapter_dir, tokenizer_size)
     model_cfg = dataclasses.replace(record.model, trust_remote_code=trust_remote_code)
     if dtype is not None:
         model_cfg.dtype = dtype
     quant = _quantization(record, quantize, dtype)
-    base = load_base_model(model_cfg, quant, record.base_vocab_size, cache_dir or record.cache_dir)
+    cache = cache_dir or user_cache_dir()
+    base = load_base_model(model_cfg, quant, record.base_vocab_size, cache)
     rows = base.get_input_embeddings().num_embeddings
     if record.extended:  # grown exactly as training grew it (padding rows included)
         resize_to(base, max(tokenizer_size, rows), record.pad_to_multiple_of)

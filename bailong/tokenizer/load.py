@@ -24,13 +24,14 @@ import sentencepiece as spm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from bailong.cache_entries import discard, usable_sentencepiece
-from bailong.data.documents import BadRecords, read_records
+from bailong.data.documents import file_format
 from bailong.tokenizer.hf import (
     InexactConversionError,
     conversion_problem,
     hf_tokenizer_from_sentencepiece,
 )
 from bailong.tokenizer.merge import load_model_proto
+from bailong.tokenizer.sample_input import TEXT_FORMATS, sentencepiece_inputs
 from bailong.tokenizer.sentencepiece_backed import sentencepiece_tokenizer
 from bailong.tokenizer.train import train_sentencepiece
 
@@ -47,27 +48,32 @@ PROBE_LINES = (
 )
 
 
-def _sample_tokenizer_file(text_files: Sequence[Path], vocab_size: int, cache_dir: Path) -> Path:
+def _sample_tokenizer_file(
+    text_files: Sequence[Path], vocab_size: int, cache_dir: Path, text_field: str = "text"
+) -> Path:
     """Train (once) a small SentencePiece model on ``text_files``; cached by content and size.
 
-    The files first pass the data pipeline's own checks (regular file, UTF-8, not empty), so a
-    bad one is named with its line instead of failing inside SentencePiece with a message that
-    names no file (or, for a FIFO, hanging).
+    The files are checked, and structured ones reduced to their text field, first
+    (``bailong.tokenizer.sample_input``), so a bad one is named with its line or record
+    instead of failing inside SentencePiece with a message that names no file (or, for a
+    FIFO, hanging).
     """
-    for path in text_files:
-        for _ in read_records(Path(path), "auto", BadRecords()):
-            pass
-    digest = hashlib.sha256(str(vocab_size).encode())
-    for path in sorted(text_files):
-        digest.update(path.read_bytes())
-    target = cache_dir / "tokenizers" / f"sample-{digest.hexdigest()[:16]}" / "tokenizer.model"
-    if usable_sentencepiece(target):
-        return target
-    if target.exists():
-        discard(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        trained = train_sentencepiece(text_files, Path(tmp) / "tokenizer", vocab_size)
+    work_root = cache_dir / "tokenizers"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_root) as tmp:
+        inputs = sentencepiece_inputs(text_files, text_field, Path(tmp) / "input")
+        digest = hashlib.sha256(str(vocab_size).encode())
+        for path in sorted(text_files):
+            digest.update(path.read_bytes())
+        if any(file_format(Path(p)) not in TEXT_FORMATS for p in text_files):
+            digest.update(text_field.encode())  # what was read from the structured files
+        target = work_root / f"sample-{digest.hexdigest()[:16]}" / "tokenizer.model"
+        if usable_sentencepiece(target):
+            return target
+        if target.exists():
+            discard(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        trained = train_sentencepiece(inputs, Path(tmp) / "tokenizer", vocab_size)
         trained.replace(target)  # atomic: a concurrent job sees either nothing or the whole file
     return target
 
@@ -124,13 +130,15 @@ def load_tokenizer(
     sample_vocab_size: int = 2000,
     cache_dir: Path | None = None,
     trust_remote_code: bool = False,
+    text_field: str = "text",
 ) -> PreTrainedTokenizerBase:
-    """A tokenizer with BOS/EOS set and a pad token (EOS when the tokenizer has none)."""
+    """A tokenizer with BOS/EOS set and a pad token (EOS when the tokenizer has none);
+    ``text_field`` is the field a sample tokenizer reads from JSONL/JSON/Parquet records."""
     if name_or_path is None:
         if not text_files or cache_dir is None:
             raise ValueError("training a sample tokenizer needs text_files and cache_dir")
         tok = hf_tokenizer_from_sentencepiece(
-            _sample_tokenizer_file(text_files, sample_vocab_size, cache_dir)
+            _sample_tokenizer_file(text_files, sample_vocab_size, cache_dir, text_field)
         )
     elif (path := Path(name_or_path).expanduser()).is_file():
         tok = sentencepiece_model_tokenizer(path)

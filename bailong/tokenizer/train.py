@@ -12,6 +12,8 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+MAX_SENTENCE_BYTES = 8192  # longest input line SentencePiece trains on (longer ones dropped)
+
 
 def train_sentencepiece(
     input_files: Sequence[str | Path],
@@ -23,7 +25,7 @@ def train_sentencepiece(
     user_defined_symbols: Iterable[str] = (),
     input_sentence_size: int = 0,
     seed_sentencepiece_size: int = 1_000_000,
-    max_sentence_length: int = 8192,
+    max_sentence_length: int = MAX_SENTENCE_BYTES,
     num_threads: int = 2,
     hard_vocab_limit: bool = True,
 ) -> Path:

@@ -23,7 +23,7 @@ from bailong.embeddings.extend import base_vocab_size, extend_embeddings
 from bailong.model.load import load_base_model
 from bailong.model.lora import train_all_weights, wrap_with_lora
 from bailong.model.module import CausalLMModule
-from bailong.model.reload import write_run_record
+from bailong.model.run_record import write_run_record
 from bailong.tokenizer.byte_level import sample_byte_level_dir
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
@@ -53,6 +53,7 @@ def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:
         sample_vocab_size=cfg.tokenizer.sample_vocab_size,
         cache_dir=cache_dir(cfg),
         trust_remote_code=cfg.model.trust_remote_code,
+        text_field=cfg.data.text_field,
     )
 
 

@@ -21,7 +21,12 @@ from omegaconf import OmegaConf
 
 from bailong.run_files import FAILED_MARKER
 from bailong.training.context import RunContext
-from bailong.training.redact import scrub_files, secret_override_values, secret_values
+from bailong.training.redact import (
+    redact_text,
+    scrub_files,
+    secret_override_values,
+    secret_values,
+)
 
 
 def hydra_context(task_name: str) -> RunContext:
@@ -45,7 +50,8 @@ def run_task(
     except BaseException:
         if output_dir is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
-            (output_dir / FAILED_MARKER).write_text(traceback.format_exc(), encoding="utf-8")
+            failure = redact_text(traceback.format_exc())  # a URL's password, a token
+            (output_dir / FAILED_MARKER).write_text(failure, encoding="utf-8")
         raise
     finally:
         wandb = sys.modules.get("wandb")  # never imported: no run to close (and no 2 s import)
