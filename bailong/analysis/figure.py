@@ -109,7 +109,7 @@ def draw_comparison(
         right.text(0.99, 0.02, f"y axis widened to span {MIN_SPAN:.0%} of the values "
                    "(the values drawn span less)", transform=right.transAxes, ha="right",
                    fontsize=7, color="dimgrey")  # fmt: skip
-    furthest = float(points["tokens"].max()) if len(points) else 1.0
+    furthest = (float(points["tokens"].max()) if len(points) else 0.0) or 1.0
     right.set_xlim(-0.02 * furthest, furthest * 1.02)
     right.set_xlabel("tokens seen")
     ylabel = metric if step0_metric == metric else f"{metric}; step 0: {step0_metric}"
