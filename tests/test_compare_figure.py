@@ -136,12 +136,15 @@ def vocab_sweep(root: Path, bpc: bool) -> Path:
     return root
 
 
+def compare_vocab_sweep(root: Path, capsys: pytest.CaptureFixture, bpc: bool) -> str:
+    compare_main([str(vocab_sweep(root, bpc))])
+    return capsys.readouterr().out
+
+
 def test_per_token_losses_across_tokenizers_are_warned_about_naming_the_arms(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    sweep = vocab_sweep(tmp_path / "sweep", bpc=False)
-    compare_main([str(sweep)])
-    out = capsys.readouterr().out
+    out = compare_vocab_sweep(tmp_path / "sweep", capsys, bpc=False)
     warning = next(line for line in out.splitlines() if line.startswith("WARNING:"))
     assert "train/loss is a per-token loss and these arms use different tokenizers" in warning
     assert f"vocab=original: {ORIGINAL}" in warning and f"vocab=extended: {EXTENDED}" in warning
@@ -151,9 +154,8 @@ def test_per_token_losses_across_tokenizers_are_warned_about_naming_the_arms(
 def test_arms_with_different_tokenizers_are_compared_in_bits_per_character(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    sweep = vocab_sweep(tmp_path / "sweep", bpc=True)
-    compare_main([str(sweep)])
-    out = capsys.readouterr().out
+    sweep = tmp_path / "sweep"
+    out = compare_vocab_sweep(sweep, capsys, bpc=True)
     assert "WARNING" not in out
     assert "the arms use different tokenizers" in out and "comparing heldout/bpc" in out
     points = read_points(sweep)

@@ -128,7 +128,10 @@ def draw_comparison(
 
 
 def draw_step0_panel(ax, step0: pd.DataFrame, look: dict, metric: str, unit: str) -> None:
-    """Per arm: its seeds' step-0 values as dots, the mean (± std with seeds) as its marker."""
+    """Per arm: its seeds' step-0 values as dots, the mean (± std with seeds) as its marker,
+    labelled with as many decimals as tell the arms apart."""
+    spread = float(step0["mean"].max() - step0["mean"].min()) if len(step0) else 0.0
+    decimals = min(4, max(2, -math.floor(math.log10(spread)))) if spread > 0 else 2
     for x, row in enumerate(step0.itertuples()):
         color, _, marker = look[row.arm]
         values = [float(v) for v in row.values.split()]
@@ -137,13 +140,12 @@ def draw_step0_panel(ax, step0: pd.DataFrame, look: dict, metric: str, unit: str
             ax.scatter(x + jitter, values, s=10, color=color, alpha=0.6)
         std = 0.0 if math.isnan(row.std) else row.std
         ax.errorbar(x, row.mean, yerr=std, color=color, marker=marker, markersize=7, capsize=4)
-        ax.annotate(f"{row.mean:.4g}", (x, row.mean), xytext=(8, 0), textcoords="offset points",
-                    fontsize=7, va="center")  # fmt: skip
+        ax.annotate(f"{row.mean:.{decimals}f}", (x, row.mean), xytext=(0, -14),
+                    textcoords="offset points", fontsize=7, ha="center")  # fmt: skip
     ax.set_xticks(range(len(step0)), list(step0["arm"]), rotation=30, ha="right", fontsize=7)
     ax.set_xlim(-0.6, len(step0) - 0.4)
     title = f"step 0: {metric}"
     if len(step0) > 1:
-        spread = float(step0["mean"].max() - step0["mean"].min())
         title += f"\narms differ by {spread:.3g} {unit}".rstrip()
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3, axis="y")
