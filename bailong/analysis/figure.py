@@ -131,7 +131,7 @@ def draw_step0_panel(ax, step0: pd.DataFrame, look: dict, metric: str, unit: str
     """Per arm: its seeds' step-0 values as dots, the mean (± std with seeds) as its marker,
     labelled with as many decimals as tell the arms apart."""
     spread = float(step0["mean"].max() - step0["mean"].min()) if len(step0) else 0.0
-    decimals = min(4, max(2, -math.floor(math.log10(spread)))) if spread > 0 else 2
+    decimals = min(4, max(2, 1 - math.floor(math.log10(spread)))) if spread > 0 else 2
     for x, row in enumerate(step0.itertuples()):
         color, _, marker = look[row.arm]
         values = [float(v) for v in row.values.split()]
