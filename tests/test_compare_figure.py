@@ -158,6 +158,7 @@ def test_arms_with_different_tokenizers_are_compared_in_bits_per_character(
     out = compare_vocab_sweep(sweep, capsys, bpc=True)
     assert "WARNING" not in out
     assert "the arms use different tokenizers" in out and "comparing heldout/bpc" in out
+    assert f"vocab=original: {ORIGINAL}; vocab=extended: {EXTENDED}" in out
     points = read_points(sweep)
     assert set(points["metric"]) == {"heldout/bpc"}
     at_zero = points[points["tokens"] == 0].set_index("job")["value"]

@@ -51,7 +51,9 @@ def choose_metric(jobs: list[Job], arms: Arms, requested: str | None) -> MetricC
         return MetricChoice(requested or DEFAULT_METRIC)
     has_bpc = all(BITS_PER_CHAR in (job.rows() if job.rows() is not None else ()) for job in jobs)
     if requested is None and has_bpc:
-        tokenizers = "; ".join(f"{', '.join(a)}: {t}" for t, a in mixed.items())
+        tokenizers = "; ".join(
+            f"{', '.join(f'{arms.header}={a}' for a in names)}: {t}" for t, names in mixed.items()
+        )
         return MetricChoice(
             BITS_PER_CHAR,
             [f"the arms use different tokenizers ({tokenizers}): comparing {BITS_PER_CHAR} "

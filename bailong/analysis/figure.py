@@ -119,7 +119,8 @@ def draw_comparison(
     if right.lines:
         right.legend(fontsize=7, loc="upper right", title=header, title_fontsize=7)
     if warning:
-        fig.suptitle("WARNING: " + warning, color="firebrick", fontsize=7, wrap=True)
+        text = ("WARNING: " + warning).replace("$", r"\$")  # ${paths...} is not mathtext
+        fig.suptitle(text, color="firebrick", fontsize=7, wrap=True)
     fig.tight_layout()
     out_png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_png)

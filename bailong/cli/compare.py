@@ -53,7 +53,7 @@ def number(value: float | None, missing: str) -> str:
 
 
 def results_table(
-    frame: pd.DataFrame, header: str, labels: list[str], args: argparse.Namespace
+    frame: pd.DataFrame, header: str, labels: list[str], args: argparse.Namespace, metric: str
 ) -> Table:
     """The summary as a terminal table that fits 80 columns: the job column shows only what
     differs between jobs, numbers are short, and empty cells say why they are empty."""
@@ -61,11 +61,12 @@ def results_table(
 
     from bailong.analysis.compare import REACHED, loss_column, threshold_column
 
+    name = "loss" if metric == "train/loss" else metric  # what the last columns hold
     columns = [
         (REACHED, "tokens", "—"),
         ("step0_val_loss", "val loss\nstep 0", "—"),
-        ("first_train_loss", "first\nloss", "—"),
-        (loss_column(args.tokens), f"loss at\n{number(args.tokens, '')} tok", "not reached"),
+        ("first_train_loss", f"first\n{name}", "—"),
+        (loss_column(args.tokens), f"{name} at\n{number(args.tokens, '')} tok", "not reached"),
     ]
     if args.threshold is not None:
         key = threshold_column(args.threshold)
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     header, labels = varying_keys(jobs)
     console = Console()
-    console.print(results_table(frame, header, labels, args))
+    console.print(results_table(frame, header, labels, args, choice.metric))
     notes = choice.notes + comparison_notes(frame, args.tokens, args.threshold) + figure_notes
     for note in notes:
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
