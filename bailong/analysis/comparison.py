@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bailong.analysis.compare import plot_title
+from bailong.analysis.curves import metric_points
 from bailong.analysis.figure import draw_comparison
 from bailong.analysis.figure_data import (
     plotted_points,
@@ -30,6 +31,7 @@ from bailong.analysis.tokenizers import (
     cross_tokenizer_warning,
     is_per_token,
     mixed_tokenizers,
+    tokenizer_groups,
 )
 
 DEFAULT_METRIC = "train/loss"
@@ -49,11 +51,9 @@ def choose_metric(jobs: list[Job], arms: Arms, requested: str | None) -> MetricC
     mixed = mixed_tokenizers(jobs, arms.labels)
     if not mixed:
         return MetricChoice(requested or DEFAULT_METRIC)
-    has_bpc = all(BITS_PER_CHAR in (job.rows() if job.rows() is not None else ()) for job in jobs)
+    has_bpc = all(len(metric_points(job.rows(), BITS_PER_CHAR)) for job in jobs)
     if requested is None and has_bpc:
-        tokenizers = "; ".join(
-            f"{', '.join(f'{arms.header}={a}' for a in names)}: {t}" for t, names in mixed.items()
-        )
+        tokenizers = tokenizer_groups(mixed, arms.header)
         return MetricChoice(
             BITS_PER_CHAR,
             [f"the arms use different tokenizers ({tokenizers}): comparing {BITS_PER_CHAR} "
@@ -88,14 +88,15 @@ def write_figure(
     curves_csv, step0_csv = out / f"{prefix}{CURVES}", out / f"{prefix}{STEP0}"
     points.to_csv(curves_csv, index=False)
     step0.to_csv(step0_csv, index=False)
-    furthest = float(points[points["metric"] == metric]["tokens"].max()) if len(points) else 0.0
+    drawn = points[points["metric"] == metric]["tokens"]
+    furthest = float(drawn.max()) if len(drawn) else 0.0
     png, same = draw_comparison(
         points,
         step0,
         metric,
         step0_metric,
         arms.header,
-        plot_title(metric, tokens, furthest if furthest == furthest else 0.0),
+        plot_title(metric, tokens, furthest),
         out / f"{prefix}{FIGURE}",
         threshold=threshold,
         warning=choice.warning,

@@ -58,11 +58,16 @@ def mixed_tokenizers(jobs: list[Job], arms: list[str]) -> dict[str, list[str]]:
     return by_tokenizer if len(by_tokenizer) > 1 else {}
 
 
-def cross_tokenizer_warning(metric: str, mixed: dict[str, list[str]], header: str) -> str:
-    """The warning for a per-token metric compared across tokenizers, naming the arms."""
-    groups = "; ".join(
+def tokenizer_groups(mixed: dict[str, list[str]], header: str) -> str:
+    """``vocab=original: <tokenizer>; vocab=extended: <tokenizer>``."""
+    return "; ".join(
         f"{', '.join(f'{header}={a}' for a in arms)}: {tok}" for tok, arms in mixed.items()
     )
+
+
+def cross_tokenizer_warning(metric: str, mixed: dict[str, list[str]], header: str) -> str:
+    """The warning for a per-token metric compared across tokenizers, naming the arms."""
+    groups = tokenizer_groups(mixed, header)
     return (
         f"{metric} is a per-token loss and these arms use different tokenizers ({groups}), "
         f"so their {metric} values are not comparable; compare bits per character "
