@@ -4,9 +4,10 @@ A group was the multirun directory's name alone (its start time), so two sweeps 
 the same second shared a group in project ``bailong``; a run name was every override of the
 job, constant ones included (``data.batch_size=4,embedding_init=zip_tie,logger=wandb,...``).
 Now the group is ``<task_name>-<sweep dir name>-<6 hex digits>`` (the sweep dir name is its
-start time unless ``hydra.sweep.dir`` names it), the digits hashing the host and the sweep
-directory's absolute path, so every job of a sweep computes the same group in its own
-process (local, submitit or Slurm) and sweeps in different directories never share one. The
+start time unless ``hydra.sweep.dir`` names it), the digits hashing the sweep directory's
+absolute path (not the host: Slurm runs a sweep's jobs on several nodes), so every job of a
+sweep computes the same group in its own process and sweeps in different directories do not
+share one (two sweeps in one directory share its files, and so its group). The
 run name keeps only the overrides of keys the sweep varies: the command line's sweep
 overrides and ``hydra.sweeper.params`` (read from ``multirun.yaml``, which Hydra's sweeper
 saves in the sweep directory before the first job, and from the job's own Hydra config).
@@ -15,7 +16,6 @@ saves in the sweep directory before the first job, and from the job's own Hydra 
 from __future__ import annotations
 
 import hashlib
-import socket
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,8 +28,7 @@ MULTIRUN_CONFIG = "multirun.yaml"
 
 def sweep_group(task_name: str, sweep_dir: Path) -> str:
     """``ablate_lora_rank_tiny-2026-12-03_06-30-00-1f2e3d``: readable, unique per sweep."""
-    where = f"{socket.gethostname()}:{Path(sweep_dir).resolve()}"
-    digest = hashlib.sha1(where.encode("utf-8")).hexdigest()[:6]
+    digest = hashlib.sha1(str(Path(sweep_dir).resolve()).encode("utf-8")).hexdigest()[:6]
     return f"{task_name}-{Path(sweep_dir).name}-{digest}"
 
 
