@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from bailong.analysis.curves import metric_points, step0_value
+from bailong.analysis.curves import smoothed_points, step0_value
 from bailong.analysis.runs import Job
 
 REACHED = "tokens_seen"  # summary column: the most tokens a job logged
@@ -40,10 +40,7 @@ def loss_curve(
 ) -> pd.DataFrame:
     """``tokens``/``loss`` rows of a job's curve (each point at its own logged tokens),
     optionally a rolling mean."""
-    curve = metric_points(rows, metric).rename(columns={"value": "loss"})
-    if smooth > 1:
-        curve["loss"] = curve["loss"].rolling(smooth, min_periods=1).mean()
-    return curve
+    return smoothed_points(rows, metric, smooth).rename(columns={"value": "loss"})
 
 
 def summarize(

@@ -39,6 +39,14 @@ def metric_points(rows: pd.DataFrame | None, metric: str) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def smoothed_points(rows: pd.DataFrame | None, metric: str, smooth: int = 1) -> pd.DataFrame:
+    """:func:`metric_points`, as a rolling mean over ``smooth`` points when above 1."""
+    points = metric_points(rows, metric)
+    if smooth > 1:
+        points["value"] = points["value"].rolling(smooth, min_periods=1).mean()
+    return points
+
+
 def step0_value(rows: pd.DataFrame | None, metric: str) -> float:
     """``metric`` logged before any update (at 0 tokens seen); NaN when it was not."""
     points = metric_points(rows, metric)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from bailong.analysis.curves import logs_step0, metric_points, step0_value
+from bailong.analysis.curves import logs_step0, smoothed_points, step0_value
 from bailong.analysis.runs import Arms, Job
 
 POINT_COLUMNS = ["job", "arm", "seed", "metric", "tokens", "value"]
@@ -36,9 +36,7 @@ def step0_metric_for(jobs: list[Job], metric: str) -> str:
 
 def curve_of(job: Job, metric: str, tokens: float, smooth: int) -> pd.DataFrame:
     """The job's ``metric`` up to ``tokens`` tokens, optionally a rolling mean over points."""
-    curve = metric_points(job.rows(), metric)
-    if smooth > 1:
-        curve["value"] = curve["value"].rolling(smooth, min_periods=1).mean()
+    curve = smoothed_points(job.rows(), metric, smooth)
     return curve[curve["tokens"] <= tokens]
 
 
