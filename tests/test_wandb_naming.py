@@ -51,6 +51,9 @@ def test_step0_values_are_kept_in_the_run_summary(
     logger.log_metrics({"train/loss": 7.60, "train/tokens_seen": 256.0}, step=0)
     logger.log_metrics({"val/loss": 7.58, "val/tokens_seen": 1024.0}, step=3)
     wandb.finish()
+    # finish() can return before W&B's service has written the run file (seen after the
+    # notebook tests' kernels ran in this process); teardown waits for the service to stop
+    wandb.teardown()
     run = read_run(offline_run_file(tmp_path))
     assert (run.group, run.name, run.job_type) == ("sweep-x-123abc", "lora=r8", "pretrain")
     assert run.summary["step0/val/loss"] == pytest.approx(7.61)
