@@ -24,7 +24,7 @@ def write_job(sweep: Path, num: int, overrides: list[str], losses: list[float]) 
     job = sweep / str(num)
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides), encoding="utf-8")
-    rows = [{"step": 0, "val/loss": losses[0] + 0.01}]
+    rows = [{"step": 0, "val/loss": losses[0] + 0.01, "val/tokens_seen": 0}]
     rows += [
         {"step": s, "train/loss": loss, "train/tokens_seen": (s + 1) * TOKENS_PER_STEP}
         for s, loss in enumerate(losses)

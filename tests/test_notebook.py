@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -41,7 +42,9 @@ def test_compare_notebook_runs_on_a_sweep(tmp_path: Path, monkeypatch: pytest.Mo
     )
     assert "2 jobs under" in texts
     assert any("image/png" in o.get("data", {}) for o in outputs), "the plot is displayed"
-    assert (sweep / "compare" / "loss_vs_tokens.png").is_file()
+    points = pd.read_csv(sweep / "compare" / "notebook_curves.csv")
+    step0 = points[points["tokens"] == 0]
+    assert sorted(step0["job"]) == ["lora=r16", "lora=r8"], "step 0 at x = 0 for each arm"
 
 
 def run_notebook(tmp_path: Path, sweep: str | None, monkeypatch: pytest.MonkeyPatch) -> list:
@@ -79,13 +82,39 @@ def test_notebook_reads_the_named_sweep_from_any_directory(
     write_job(sweep, 1, ["embedding_init=random"], [11 - 0.02 * s for s in range(20)])
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    from_the_command = sweep / "compare" / "loss_vs_tokens.png"
+    from_the_command.parent.mkdir()
+    from_the_command.write_bytes(b"bailong-compare's figure")
     outputs = run_notebook(elsewhere, str(sweep), monkeypatch)
     texts = "".join(o.get("text", "") for o in outputs)
     assert "2 jobs under" in texts
     assert "never reached 10.5: embedding_init=random (lowest 10.62)" in texts
     assert any("image/png" in o.get("data", {}) for o in outputs), "the plot is displayed"
-    assert (sweep / "compare" / "loss_vs_tokens.png").is_file()
+    assert (sweep / "compare" / "notebook_loss_vs_tokens.png").stat().st_size > 10_000
+    assert from_the_command.read_bytes() == b"bailong-compare's figure", "not overwritten"
+    points = pd.read_csv(sweep / "compare" / "notebook_curves.csv")
+    assert sorted(points[points["tokens"] == 0]["job"]) == [
+        "embedding_init=random",
+        "embedding_init=zip_tie",
+    ]
     assert not (elsewhere / "compare").exists()
+
+
+def test_notebook_draws_no_threshold_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A default threshold of 6.0 stretched the y axis of an 11-nat sweep to a flat line."""
+    sweep = tmp_path / "sweep"
+    write_job(sweep, 0, ["embedding_init=zip_tie"], [11 - 0.06 * s for s in range(30)])
+    monkeypatch.setenv("BAILONG_SWEEP_DIR", str(sweep))
+    monkeypatch.delenv("BAILONG_COMPARE_THRESHOLD", raising=False)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    shown = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "step0_val_loss" in shown, "the table is displayed"
+    assert "tokens_to_" not in shown and "never reached" not in shown
 
 
 def test_sweeps_resolve_from_the_repo_and_name_the_choices(tmp_path: Path) -> None:

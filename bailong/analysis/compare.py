@@ -12,13 +12,12 @@ reached the threshold is named with its lowest loss, so a table can never overst
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 
-from bailong.analysis.runs import Job, varying_keys
+from bailong.analysis.curves import smoothed_points, step0_value
+from bailong.analysis.runs import Job
 
-TOKENS = "train/tokens_seen"
 REACHED = "tokens_seen"  # summary column: the most tokens a job logged
 LOWEST = "min_loss"  # summary column: the lowest value of the compared metric
 
@@ -36,23 +35,12 @@ def threshold_column(threshold: float) -> str:
     return f"tokens_to_{threshold:g}"
 
 
-def loss_curve(metrics: pd.DataFrame, metric: str = "train/loss", smooth: int = 1) -> pd.DataFrame:
-    """``tokens``/``loss`` rows of a job's training curve, optionally a rolling mean."""
-    if metric not in metrics or TOKENS not in metrics:
-        return pd.DataFrame(columns=["tokens", "loss"])
-    rows = metrics[[TOKENS, metric]].dropna()
-    curve = pd.DataFrame({"tokens": rows[TOKENS].to_numpy(), "loss": rows[metric].to_numpy()})
-    if smooth > 1:
-        curve["loss"] = curve["loss"].rolling(smooth, min_periods=1).mean()
-    return curve.reset_index(drop=True)
-
-
-def step0_val_loss(metrics: pd.DataFrame) -> float:
-    """The validation loss logged before any update (step 0), NaN when absent."""
-    if "val/loss" not in metrics:
-        return math.nan
-    rows = metrics[(metrics["step"] == 0) & metrics["val/loss"].notna()]
-    return float(rows["val/loss"].iloc[0]) if len(rows) else math.nan
+def loss_curve(
+    rows: pd.DataFrame | None, metric: str = "train/loss", smooth: int = 1
+) -> pd.DataFrame:
+    """``tokens``/``loss`` rows of a job's curve (each point at its own logged tokens),
+    optionally a rolling mean."""
+    return smoothed_points(rows, metric, smooth).rename(columns={"value": "loss"})
 
 
 def summarize(
@@ -66,14 +54,14 @@ def summarize(
     when the job stopped before), tokens to reach ``threshold`` (empty when it never did)."""
     records = []
     for job in jobs:
-        metrics, problem = job.metrics(), job.metrics_problem
+        rows, problem = job.rows(), job.metrics_problem
         status = "failed" if job.failed else "damaged metrics" if problem else "ok"
         record: dict[str, object] = {"job": job.label, "status": status}
-        curve = loss_curve(metrics, metric, smooth) if metrics is not None else None
-        has_curve = curve is not None and len(curve) > 0
+        curve = loss_curve(rows, metric, smooth)
+        has_curve = len(curve) > 0
         reached = float(curve["tokens"].max()) if has_curve else math.nan
         record[REACHED] = reached
-        record["step0_val_loss"] = step0_val_loss(metrics) if metrics is not None else math.nan
+        record["step0_val_loss"] = step0_value(rows, "val/loss")
         record["first_train_loss"] = float(curve["loss"].iloc[0]) if has_curve else math.nan
         record[LOWEST] = float(curve["loss"].min()) if has_curve else math.nan
         got_there = has_curve and (math.isinf(tokens) or reached >= tokens)
@@ -129,49 +117,3 @@ def plot_title(metric: str, tokens: float, furthest: float) -> str:
     else:
         span = f"the first {tokens:,.0f} tokens"
     return f"{metric} vs tokens seen, {span}"
-
-
-def plot_curves(
-    jobs: list[Job],
-    tokens: float,
-    out_png: Path,
-    metric: str = "train/loss",
-    smooth: int = 1,
-    title: str | None = None,
-    threshold: float | None = None,
-) -> Path:
-    """Loss vs tokens for the first ``tokens`` tokens, one line per job, labelled by what
-    differs between jobs; the title and x axis say how far the curves really go."""
-    import matplotlib  # here: half a second of import that --help and the table do not need
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    keys, values = varying_keys(jobs)
-    furthest = 0.0  # the most tokens any job logged, drawn or not
-    for job, label in zip(jobs, values, strict=True):
-        metrics = job.metrics()
-        if metrics is None:
-            continue
-        curve = loss_curve(metrics, metric, smooth)
-        furthest = max(furthest, float(curve["tokens"].max()) if len(curve) else 0.0)
-        curve = curve[curve["tokens"] <= tokens]
-        if len(curve):
-            ax.plot(curve["tokens"], curve["loss"], label=label, linewidth=1.4)
-    if threshold is not None:
-        ax.axhline(
-            threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {threshold:g}"
-        )
-    ax.set_xlabel("tokens seen")
-    ax.set_ylabel(metric + (f" (rolling mean of {smooth})" if smooth > 1 else ""))
-    ax.set_xlim(0, min(furthest, tokens) or None)
-    ax.set_title(title or plot_title(metric, tokens, furthest))
-    ax.grid(alpha=0.3)
-    if ax.lines:
-        ax.legend(fontsize=7, loc="upper right", title=keys, title_fontsize=7)
-    fig.tight_layout()
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
-    return out_png

@@ -45,9 +45,24 @@ class Job:
         file is unreadable, see ``metrics_problem``).
 
         A resumed run re-logs the steps between its checkpoint and the kill; per step and
-        metric the last value logged wins, which is the resumed run's.
+        metric the last value logged wins, which is the resumed run's. Curves are read from
+        :meth:`rows` instead (bailong.analysis.curves): merging by step moves the step-0
+        validation loss to the first training step's tokens.
         """
+        rows = self.rows()
+        return None if rows is None else rows.groupby("step", as_index=False, sort=True).last()
+
+    def rows(self) -> pd.DataFrame | None:
+        """The rows as logged (one per logging call, each with its own ``step``)."""
         return self._read_metrics()[0]
+
+    def config(self) -> dict | None:
+        """The job's composed config as Hydra saved it (unresolved), None when absent."""
+        path = self.path / ".hydra" / "config.yaml"
+        if not path.is_file():
+            return None
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return loaded if isinstance(loaded, dict) else None
 
     @property
     def metrics_problem(self) -> str:
@@ -65,7 +80,7 @@ class Job:
             return None, problem
         if rows is None or rows.empty:
             return None, problem
-        return rows.groupby("step", as_index=False, sort=True).last(), problem
+        return rows, problem
 
 
 def read_metrics_csv(path: Path) -> tuple[pd.DataFrame | None, str]:
@@ -119,3 +134,40 @@ def varying_keys(jobs: list[Job]) -> tuple[str, list[str]]:
     if not jobs or not uniform:
         return "job", [job.label for job in jobs]
     return ",".join(keys[0]), [",".join(p[1] for p in parts) for parts in split]
+
+
+SEED_KEY = "seed"
+
+
+@dataclass
+class Arms:
+    """The arms of a sweep: jobs that differ only in ``seed`` are one arm (its spread)."""
+
+    header: str  # what the arm labels name, e.g. ``lora`` (``job`` for mixed keys)
+    labels: list[str]  # per job, its arm's label
+    seeds: list[str | None]  # per job, its ``seed=`` override (None when not swept)
+
+    def jobs_of(self, jobs: list[Job]) -> dict[str, list[Job]]:
+        """Jobs per arm, arms in the order they first appear."""
+        grouped: dict[str, list[Job]] = {}
+        for job, arm in zip(jobs, self.labels, strict=True):
+            grouped.setdefault(arm, []).append(job)
+        return grouped
+
+
+def sweep_arms(jobs: list[Job]) -> Arms:
+    """Per job, its arm (what differs between jobs, seed left out) and its seed."""
+    header, values = varying_keys(jobs)
+    labels, seeds = [], []
+    for job, value in zip(jobs, values, strict=True):
+        items = [o.split("=", 1) for o in job.label.split(",")]
+        seed = next((p[1] for p in items if len(p) == 2 and p[0] == SEED_KEY), None)
+        seeds.append(seed)
+        if header == "job":
+            kept = [o for o in job.label.split(",") if not o.startswith(f"{SEED_KEY}=")]
+        else:
+            pairs = zip(header.split(","), value.split(","), strict=True)
+            kept = [v for k, v in pairs if k != SEED_KEY]
+        labels.append(",".join(kept) or "all")
+    keys = [k for k in header.split(",") if k != SEED_KEY] if header != "job" else ["job"]
+    return Arms(header=",".join(keys) or "arm", labels=labels, seeds=seeds)

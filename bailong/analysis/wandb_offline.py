@@ -5,13 +5,15 @@ through the W&B API until it is synced, so ``bailong-compare`` reads the run fil
 file is a ``:W&B`` header followed by a LevelDB-style record log (32 KiB blocks; each record
 is a 7-byte header of checksum, little-endian length and type, where types 2/3/4 are the
 first/middle/last fragments of a record split across blocks) of ``wandb_internal`` protobuf
-``Record`` messages; the ``history`` records hold one logging call's metrics each.
+``Record`` messages; the ``history`` records hold one logging call's metrics each, the
+``run`` record the run's name and group, the ``summary`` records the run summary's updates.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -74,3 +76,32 @@ def offline_run_file(job_dir: Path) -> Path | None:
     """The job's (latest) offline run file, if it logged to W&B offline."""
     files = sorted((job_dir / "wandb").glob("offline-run-*/run-*.wandb"))
     return files[-1] if files else None
+
+
+@dataclass
+class OfflineRun:
+    """What an offline run file says about the run: how W&B will list it once synced."""
+
+    group: str
+    name: str
+    job_type: str
+    summary: dict[str, object]  # the run summary after every update, as W&B would show it
+
+
+def read_run(run_file: Path) -> OfflineRun:
+    """The run's group, name, job type and final summary, from its offline run file."""
+    from wandb.proto import wandb_internal_pb2  # here: importing wandb costs seconds
+
+    run, summary = None, {}
+    for payload in record_payloads(run_file):
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(payload)
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            run = record.run
+        elif kind == "summary":
+            for item in record.summary.update:
+                summary[item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
+    if run is None:
+        raise ValueError(f"{run_file}: no run record (not a complete W&B run file)")
+    return OfflineRun(run.run_group, run.display_name, run.job_type, summary)

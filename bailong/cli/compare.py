@@ -4,7 +4,10 @@
 
 Nothing is extrapolated: a job that stopped before --tokens has an empty loss-at column and is
 named in a note; a --tokens beyond every job is refused; jobs that never reached --threshold
-are named with their lowest loss.
+are named with their lowest loss. The figure shows each arm's step-0 value (at 0 tokens)
+beside its curve, and the points it draws are written beside it (curves.csv, step0.csv).
+Arms with different tokenizers are compared in bits per character (heldout/bpc) when the
+sweep logged them; a per-token loss across tokenizers is drawn with a warning naming them.
 """
 
 from __future__ import annotations
@@ -23,12 +26,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="bailong-compare",
         description=__doc__.split("\n\n")[0].strip("`").replace("``", ""),
-        epilog="Writes RUN_DIR/compare/loss_vs_tokens.png, summary.md and summary.csv.",
+        epilog="Writes RUN_DIR/compare/loss_vs_tokens.png with the points it draws (curves.csv, "
+        "step0.csv), and summary.md, summary.csv.",
     )
     p.add_argument("run_dir", type=Path, help="a Hydra multirun (or run) directory")
     p.add_argument("--tokens", type=float, default=float("inf"), help="first N tokens to compare")
     p.add_argument("--threshold", type=float, default=None, help="loss to reach (tokens-to-X)")
-    p.add_argument("--metric", default="train/loss")
+    p.add_argument(
+        "--metric",
+        default=None,
+        help="metric to compare (default: train/loss; heldout/bpc when the arms' tokenizers "
+        "differ and it was logged)",
+    )
     p.add_argument("--smooth", type=int, default=1, help="rolling-mean window over log steps")
     p.add_argument("--out", type=Path, default=None, help="output dir (default: RUN_DIR/compare)")
     return p.parse_args(argv)
@@ -44,7 +53,7 @@ def number(value: float | None, missing: str) -> str:
 
 
 def results_table(
-    frame: pd.DataFrame, header: str, labels: list[str], args: argparse.Namespace
+    frame: pd.DataFrame, header: str, labels: list[str], args: argparse.Namespace, metric: str
 ) -> Table:
     """The summary as a terminal table that fits 80 columns: the job column shows only what
     differs between jobs, numbers are short, and empty cells say why they are empty."""
@@ -52,11 +61,12 @@ def results_table(
 
     from bailong.analysis.compare import REACHED, loss_column, threshold_column
 
+    name = "loss" if metric == "train/loss" else metric  # what the last columns hold
     columns = [
         (REACHED, "tokens", "—"),
         ("step0_val_loss", "val loss\nstep 0", "—"),
-        ("first_train_loss", "first\nloss", "—"),
-        (loss_column(args.tokens), f"loss at\n{number(args.tokens, '')} tok", "not reached"),
+        ("first_train_loss", f"first\n{name}", "—"),
+        (loss_column(args.tokens), f"{name} at\n{number(args.tokens, '')} tok", "not reached"),
     ]
     if args.threshold is not None:
         key = threshold_column(args.threshold)
@@ -76,8 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     # here, not at the top: pandas and rich are a second of --help otherwise
     from rich.console import Console
 
-    from bailong.analysis.compare import comparison_notes, furthest_tokens, plot_curves, summarize
-    from bailong.analysis.runs import find_jobs, varying_keys
+    from bailong.analysis.compare import comparison_notes, furthest_tokens, summarize
+    from bailong.analysis.comparison import choose_metric, write_figure
+    from bailong.analysis.runs import find_jobs, sweep_arms, varying_keys
 
     if not args.run_dir.is_dir():
         raise SystemExit(f"bailong-compare: {args.run_dir} is not a directory")
@@ -86,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"bailong-compare: no Hydra jobs (.hydra/overrides.yaml) under {args.run_dir}"
         )
-    frame = summarize(jobs, args.tokens, args.threshold, args.metric, args.smooth)
+    arms = sweep_arms(jobs)
+    choice = choose_metric(jobs, arms, args.metric)
+    frame = summarize(jobs, args.tokens, args.threshold, choice.metric, args.smooth)
     furthest = furthest_tokens(frame)
     if not math.isinf(args.tokens) and not furthest >= args.tokens:
         reached = (
@@ -103,15 +116,17 @@ def main(argv: list[str] | None = None) -> None:
     (out / "summary.md").write_text(
         frame.to_markdown(index=False, floatfmt=".4g") + "\n", encoding="utf-8"
     )
-    png = plot_curves(
-        jobs, args.tokens, out / "loss_vs_tokens.png", args.metric, args.smooth,
-        threshold=args.threshold,
-    )  # fmt: skip
+    files, figure_notes = write_figure(
+        jobs, arms, choice, out, args.tokens, args.smooth, args.threshold
+    )
     header, labels = varying_keys(jobs)
     console = Console()
-    console.print(results_table(frame, header, labels, args))
-    for note in comparison_notes(frame, args.tokens, args.threshold):
+    console.print(results_table(frame, header, labels, args, choice.metric))
+    notes = choice.notes + comparison_notes(frame, args.tokens, args.threshold) + figure_notes
+    for note in notes:
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    if choice.warning:
+        console.print(f"WARNING: {choice.warning}", markup=False, highlight=False, soft_wrap=True)
     for job in jobs:
         if job.failed:
             console.print(
@@ -128,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
-    print(f"wrote {png}, {out / 'summary.md'}, {out / 'summary.csv'}")
+    print(f"wrote {', '.join(map(str, files))}, {out / 'summary.md'}, {out / 'summary.csv'}")
 
 
 if __name__ == "__main__":

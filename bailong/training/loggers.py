@@ -1,9 +1,13 @@
 """Experiment loggers from the ``logger`` config group (csv, wandb, both, or none).
 
 W&B conventions for sweeps: one run per job (the task wrapper calls ``wandb.finish``), run
-name from the job's overrides, ``group`` = the sweep, ``job_type`` = the stage, curves plotted
-against ``train/tokens_seen``, offline by default without an API key, and the offline run
-folder inside the job's output dir so ``wandb sync <output_dir>/wandb`` uploads it later.
+name from the overrides the sweep varies, ``group`` unique per sweep (both from
+bailong.training.run_names), ``job_type`` = the stage, curves plotted against
+``train/tokens_seen``, the values logged before any update (the step-0 validation loss,
+held-out bits per character) kept in the run's summary as ``step0/<metric>`` so the runs
+table compares them without opening a chart, offline by default without an API key, and the
+offline run folder inside the job's output dir so ``wandb sync <output_dir>/wandb`` uploads
+it later.
 """
 
 from __future__ import annotations
@@ -56,6 +60,30 @@ def wandb_mode(requested: str | None) -> str:
     return "online"
 
 
+STEP0_PREFIX = "step0/"  # run-summary keys of the values logged before any update
+
+
+def step0_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """The metrics of a logging call made before any update (its tokens seen are 0), as
+    run-summary entries; empty for any later call."""
+    tokens = [v for k, v in metrics.items() if k.endswith("/tokens_seen")]
+    if not tokens or any(v != 0 for v in tokens):
+        return {}
+    kept = {k: v for k, v in metrics.items() if "/" in k and not k.endswith("/tokens_seen")}
+    return {STEP0_PREFIX + k: v for k, v in kept.items()}
+
+
+class SweepWandbLogger(WandbLogger):
+    """Lightning's W&B logger that also keeps the step-0 values in the run's summary (W&B's
+    summary otherwise holds only the last value of each metric)."""
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        super().log_metrics(metrics, step)
+        if first := step0_metrics(metrics):
+            self.experiment.summary.update(first)
+
+
 def build_wandb_logger(
     cfg: dict[str, Any],
     output_dir: Path,
@@ -68,7 +96,7 @@ def build_wandb_logger(
 
     # passed to this run only: writing it to os.environ would carry it into the next sweep job
     mode = wandb_mode(cfg.get("mode"))
-    logger = WandbLogger(
+    logger = SweepWandbLogger(
         project=cfg.get("project", "bailong"),
         entity=cfg.get("entity"),
         name=run_name,

@@ -5,7 +5,8 @@ run), records a failure to ``<output_dir>/FAILED`` before re-raising (so a sweep
 can report which jobs failed while the others keep their results) and removes it when the job
 succeeds (a resumed run that finished is not a failed one), scrubs secrets from the
 config files Hydra saved before the job started, and derives the run's name and group from
-Hydra: name = the job's overrides, group = the sweep directory.
+Hydra (bailong.training.run_names): in a sweep, name = the job's overrides of the keys the
+sweep varies, group = task name + sweep directory + a short id.
 """
 
 from __future__ import annotations
@@ -27,14 +28,20 @@ from bailong.training.redact import (
     secret_override_values,
     secret_values,
 )
+from bailong.training.run_names import arm_name, sweep_group, sweep_overrides, swept_keys
 
 
 def hydra_context(task_name: str) -> RunContext:
     hc = HydraConfig.get()
     output_dir = Path(hc.runtime.output_dir)
-    run_name = hc.job.override_dirname or task_name
-    group = Path(hc.sweep.dir).name if hc.mode == RunMode.MULTIRUN else task_name
-    return RunContext(output_dir=output_dir, run_name=run_name, group=group)
+    if hc.mode != RunMode.MULTIRUN:
+        run_name = hc.job.override_dirname or task_name
+        return RunContext(output_dir=output_dir, run_name=run_name, group=task_name)
+    sweep_dir = Path(hc.sweep.dir)
+    params = OmegaConf.to_container(hc.sweeper.params) if hc.sweeper.get("params") else None
+    swept = swept_keys(sweep_overrides(sweep_dir, params))
+    run_name = arm_name(list(hc.overrides.task), swept, f"{task_name}-{hc.job.num}")
+    return RunContext(output_dir, run_name=run_name, group=sweep_group(task_name, sweep_dir))
 
 
 def run_task(
