@@ -21,10 +21,12 @@ EXPORT_BASES = ("dequantized", "original")  # what bailong-export merges LoRA in
 
 
 class EmbeddingMode(str, Enum):
-    """How ``embed_tokens`` and ``lm_head`` train: not at all, fully, or through LoRA."""
+    """How ``embed_tokens`` and ``lm_head`` train: not at all, fully, only the rows the
+    vocabulary extension added, or through LoRA."""
 
     frozen = "frozen"
     full = "full"
+    new_rows = "new_rows"
     lora = "lora"
 
 
