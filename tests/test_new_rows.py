@@ -16,8 +16,8 @@ from bailong.config_checks import ConfigError
 from bailong.model.export import export_run
 from bailong.model.load import load_base_model
 from bailong.model.reload import load_trained
-from bailong.training.run import RunContext, build_model, cache_dir, train
 from bailong.tokenizer.load import load_tokenizer
+from bailong.training.run import RunContext, build_model, cache_dir, train
 from tests.embedding_fixtures import english_sentencepiece, extended
 from tests.eval_fixtures import write_corpus
 from tests.helpers import train_settings
@@ -99,7 +99,7 @@ def test_only_new_rows_train_on_a_4bit_base(tmp_path: Path, tiny_files) -> None:
 
 
 def test_new_rows_needs_an_extension(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"lora\.embeddings='new_rows' is invalid.*embedding_init"):
+    with pytest.raises(ConfigError, match=r"lora\.embeddings='new_rows' is invalid.*adds none"):
         train_settings(tmp_path, ["lora.embeddings=new_rows"])
 
 

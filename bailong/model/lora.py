@@ -29,7 +29,6 @@ from transformers import PreTrainedModel
 from bailong.model.architecture import Architecture, describe
 from bailong.model.config import EmbeddingMode, LoraConfig
 
-
 TIED_MODES = (EmbeddingMode.full, EmbeddingMode.new_rows)  # peft gives a tied pair one copy
 
 
