@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from bailong.config_checks import collect, fail, merge_schema, raise_all
 from bailong.data.config import check_data
 from bailong.embeddings.config import check_embedding_init
-from bailong.model.config import check_model_settings
+from bailong.model.config import EmbeddingMode, check_model_settings
 from bailong.preflight import train_preflight
 from bailong.tokenizer.config import check_tokenizer
 from bailong.train_checks import check_train_ranges
@@ -89,6 +89,17 @@ def _check_across_stages(cfg: TrainConfig) -> None:
             q.quant_storage,
             f"FSDP shards floating-point tensors only; set it to {q.compute_dtype!r} "
             "(the compute dtype)",
+        )
+    if (
+        cfg.lora.enabled
+        and cfg.lora.embeddings is EmbeddingMode.new_rows
+        and cfg.embedding_init.method == "none"
+    ):
+        fail(
+            "lora.embeddings",
+            "new_rows",
+            "it trains the rows a vocabulary extension adds, and embedding_init=none adds none; "
+            "set embedding_init (e.g. embedding_init=zip_tie) or use lora.embeddings=full",
         )
     max_pos = cfg.model.config.get("max_position_embeddings")
     if max_pos is not None and cfg.model.name_or_path is None and cfg.data.block_size > max_pos:

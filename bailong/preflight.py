@@ -16,6 +16,7 @@ Nothing here imports torch on a CPU-only install (that import alone costs second
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import os
 from functools import cache
 from pathlib import Path
@@ -67,6 +68,7 @@ def device_problems(cfg: TrainConfig) -> list[str]:
                 "4-bit float16 compute is unsupported on CPU; use bfloat16 or float32",
             )
         )
+    found += liger_problems(cfg.model.liger_kernel, on_cpu)
     precision = str(cfg.trainer.get("precision", "32-true"))
     if on_cpu and precision in HALF_PRECISIONS:
         found.append(
@@ -79,6 +81,30 @@ def device_problems(cfg: TrainConfig) -> list[str]:
             )
         )
     return found
+
+
+def liger_problems(wanted: bool, on_cpu: bool) -> list[str]:
+    """``model.liger_kernel=true`` needs a CUDA GPU and the optional liger-kernel package."""
+    if not wanted:
+        return []
+    if on_cpu:
+        return [
+            problem(
+                "model.liger_kernel",
+                True,
+                "Liger Kernel's Triton kernels need a CUDA GPU and no GPU is visible (or "
+                "trainer.accelerator=cpu); set model.liger_kernel=false on CPU",
+            )
+        ]
+    if importlib.util.find_spec("liger_kernel") is None:
+        return [
+            problem(
+                "model.liger_kernel",
+                True,
+                "the liger-kernel package is not installed: pip install 'bailong[gpu]'",
+            )
+        ]
+    return []
 
 
 def hub_offline() -> bool:

@@ -27,12 +27,13 @@ def save_embedding_layers(
     """The ``save_embedding_layers`` argument of ``PeftModel.save_pretrained`` for this run.
 
     ``full``: False (the modules_to_save copies already hold every row; saving the base matrices
-    too would store them twice). Otherwise True when the vocabulary was extended, else peft's
-    default.
+    too would store them twice); ``new_rows``: False (the adapter's trainable tokens are the new
+    rows, the old ones are the base's). Otherwise True when the vocabulary was extended, else
+    peft's default.
     """
     if init_cfg.method == "none":
         return "auto"
-    return mode is not EmbeddingMode.full
+    return mode not in (EmbeddingMode.full, EmbeddingMode.new_rows)
 
 
 def load_extended_adapter(

@@ -24,10 +24,12 @@ EXPORT_BASES = ("dequantized", "original")  # what bailong-export merges LoRA in
 
 
 class EmbeddingMode(str, Enum):
-    """How ``embed_tokens`` and ``lm_head`` train: not at all, fully, or through LoRA."""
+    """How ``embed_tokens`` and ``lm_head`` train: not at all, fully, only the rows the
+    vocabulary extension added, or through LoRA."""
 
     frozen = "frozen"
     full = "full"
+    new_rows = "new_rows"
     lora = "lora"
 
 
@@ -44,6 +46,9 @@ class ModelConfig:
     trust_remote_code: bool = False
     attn_implementation: str = "sdpa"
     seed: int = 0  # seed of the random weights of a model built from `config`
+    # Liger Kernel's fused Triton kernels on a Llama (CUDA only, `pip install 'bailong[gpu]'`):
+    # bailong/model/fused_kernels.py says what they replace.
+    liger_kernel: bool = False
 
 
 @dataclass
@@ -90,6 +95,13 @@ def check_model_settings(model: ModelConfig, quant: QuantizationConfig, lora: Lo
         fail("lora.dropout", lora.dropout, "dropout must lie in [0, 1)")
     if not lora.target_modules:
         fail("lora.target_modules", lora.target_modules, "name at least one module")
+    if model.liger_kernel and lora.enabled and lora.embeddings is EmbeddingMode.lora:
+        fail(
+            "model.liger_kernel",
+            True,
+            "Liger's fused linear cross-entropy reads lm_head.weight directly and would skip the "
+            "head's LoRA update; use lora.embeddings=new_rows, full or frozen with it",
+        )
     check_choice("model.dtype", model.dtype, DTYPES)
     check_choice("quantization.quant_type", quant.quant_type, ("nf4", "fp4"))
     check_choice("quantization.compute_dtype", quant.compute_dtype, DTYPES)

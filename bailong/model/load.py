@@ -93,6 +93,10 @@ def load_base_model(
         device_map="cpu" if quantization is not None and not torch.cuda.is_available() else None,
     )
     model.config.use_cache = False
+    if model_cfg.liger_kernel:
+        from bailong.model.fused_kernels import apply_liger
+
+        apply_liger(model)
     if quantization is not None:
         use_portable_4bit_kernel(model)  # same gradients and numbers on every CPU
     return model

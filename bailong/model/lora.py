@@ -5,7 +5,11 @@ scratch uses the same run, data and logging as continued pretraining.
 
 ``embeddings`` decides ``embed_tokens``/``lm_head``: ``frozen``; ``full`` (peft
 ``modules_to_save``: trainable full-precision copies, saved with the adapter, as
-Chinese-LLaMA-Alpaca does for an extended vocabulary); or ``lora`` (low-rank updates on them).
+Chinese-LLaMA-Alpaca does for an extended vocabulary); ``new_rows`` (peft's
+``trainable_token_indices``: only the rows past the original vocabulary train, in both
+matrices; the old rows stay the base's own tensors, bit-identical by construction, and the
+adapter and checkpoints hold only the new rows, 2 x new x hidden instead of 2 x all x hidden);
+or ``lora`` (low-rank updates on them).
 
 Module names come from the model (``bailong.model.architecture``), not from Llama. A model whose
 head shares the embedding's matrix (Gemma, Qwen2.5-0.5B) stays tied: peft's
@@ -25,8 +29,13 @@ from transformers import PreTrainedModel
 from bailong.model.architecture import Architecture, describe
 from bailong.model.config import EmbeddingMode, LoraConfig
 
+TIED_MODES = (EmbeddingMode.full, EmbeddingMode.new_rows)  # peft gives a tied pair one copy
 
-def peft_config(cfg: LoraConfig, arch: Architecture) -> PeftLoraConfig:
+
+def peft_config(
+    cfg: LoraConfig, arch: Architecture, new_rows: range | None = None
+) -> PeftLoraConfig:
+    """``new_rows``: the embedding rows ``lora.embeddings=new_rows`` trains."""
     targets: str | list[str]
     if cfg.target_modules == ["all-linear"]:
         # peft's "all-linear" skips the head; spelled out so "lora" embeddings can add it.
@@ -34,26 +43,42 @@ def peft_config(cfg: LoraConfig, arch: Architecture) -> PeftLoraConfig:
     else:
         targets = list(cfg.target_modules)
     modules_to_save = None
+    token_indices = None
     if cfg.embeddings is EmbeddingMode.full:
         modules_to_save = list(arch.embedding_modules)
     elif cfg.embeddings is EmbeddingMode.lora:
         targets = [*targets, *arch.embedding_modules]
+    elif cfg.embeddings is EmbeddingMode.new_rows:
+        if not new_rows:
+            raise ValueError(
+                "lora.embeddings=new_rows trains the rows a vocabulary extension adds, and this "
+                "run adds none; set embedding_init (e.g. embedding_init=zip_tie) or use "
+                "lora.embeddings=full or frozen"
+            )
+        token_indices = {name: list(new_rows) for name in arch.embedding_modules}
     return PeftLoraConfig(
         r=cfg.r,
         lora_alpha=cfg.alpha,
         lora_dropout=cfg.dropout,
         target_modules=targets,
         modules_to_save=modules_to_save,
+        trainable_token_indices=token_indices,
         bias=cfg.bias,
         task_type="CAUSAL_LM",
-        ensure_weight_tying=arch.tied and cfg.embeddings is EmbeddingMode.full,
+        ensure_weight_tying=arch.tied and cfg.embeddings in TIED_MODES,
     )
 
 
 def wrap_with_lora(
-    model: PreTrainedModel, cfg: LoraConfig, gradient_checkpointing: bool
+    model: PreTrainedModel,
+    cfg: LoraConfig,
+    gradient_checkpointing: bool,
+    old_rows: int | None = None,
 ) -> PeftModel:
-    """Add LoRA adapters; only the adapters (and embeddings per ``cfg.embeddings``) train."""
+    """Add LoRA adapters; only the adapters (and embeddings per ``cfg.embeddings``) train.
+
+    ``old_rows``: the base's vocabulary before extension; with ``new_rows`` every row from it
+    on (new tokens and padding) trains."""
     arch = describe(model)
     if arch.tied and cfg.embeddings is EmbeddingMode.lora:
         raise ValueError(
@@ -71,7 +96,9 @@ def wrap_with_lora(
     elif gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt_kwargs)
         model.enable_input_require_grads()
-    peft_model = get_peft_model(model, peft_config(cfg, arch))
+    rows = model.get_input_embeddings().num_embeddings
+    new_rows = range(old_rows, rows) if old_rows is not None else None
+    peft_model = get_peft_model(model, peft_config(cfg, arch, new_rows))
     if arch.tied:
         check_still_tied(peft_model)
     return peft_model
@@ -99,7 +126,11 @@ def train_all_weights(model: PreTrainedModel, gradient_checkpointing: bool) -> P
 
 
 def _active_weight(module: torch.nn.Module) -> torch.Tensor:
-    """The matrix a (possibly peft-wrapped) embedding or head computes with."""
+    """The matrix a (possibly peft-wrapped) embedding or head computes with (with trainable
+    tokens: the trainable new rows, which a tied head shares with the embedding)."""
+    tokens = getattr(module, "token_adapter", None)
+    if tokens is not None:
+        return tokens.trainable_tokens_delta["default"]
     copies = getattr(module, "modules_to_save", None)
     if copies is not None and "default" in copies:
         return copies["default"].weight

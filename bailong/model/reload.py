@@ -85,7 +85,10 @@ def load_base_for_run(
     """
     record = RunRecord.read(adapter_dir)
     record.check_sizes(adapter_dir, tokenizer_size)
-    model_cfg = dataclasses.replace(record.model, trust_remote_code=trust_remote_code)
+    # training kernels stay off: eval, chat and export run anywhere, CPUs included
+    model_cfg = dataclasses.replace(
+        record.model, trust_remote_code=trust_remote_code, liger_kernel=False
+    )
     if dtype is not None:
         model_cfg.dtype = dtype
     quant = _quantization(record, quantize, dtype)

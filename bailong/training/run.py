@@ -76,7 +76,8 @@ def build_model(
         )
     if not cfg.lora.enabled:
         return train_all_weights(base, cfg.model.gradient_checkpointing)
-    return wrap_with_lora(base, cfg.lora, cfg.model.gradient_checkpointing)
+    old_rows = base_vocab_size(cfg.embedding_init, tokenizer) if report else None
+    return wrap_with_lora(base, cfg.lora, cfg.model.gradient_checkpointing, old_rows)
 
 
 def resolve_ckpt_path(cfg: TrainConfig, output_dir: Path) -> str | None:

@@ -15,6 +15,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -36,6 +37,22 @@ def machine() -> str:
     if torch.cuda.is_available():
         desc += f", GPU {torch.cuda.get_device_name(0)}"
     return desc
+
+
+def train_config(work: Path, overrides: list[str]) -> Any:
+    """The train config as ``bailong-train`` composes it, with every path under ``work``."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict
+
+    from bailong.conf_dir import conf_dir
+    from bailong.config import validate_train_config
+
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = cfg.paths.log_dir = str(work)
+        cfg.paths.cache_dir = str(work / "cache")
+    return validate_train_config(cfg)
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

@@ -3,7 +3,9 @@
 GPU only (exits with a message otherwise; never part of CI). Builds a Llama 2 7B-shaped model
 with random weights and the extended 59,241-token vocabulary through bailong's loading path
 (``materialize_random_model`` → ``load_base_model`` in 4-bit NF4, bf16 compute), wraps it with
-LoRA r=128 on every linear layer plus LoRA on embed_tokens/lm_head (``wrap_with_lora``), and
+LoRA r=128 on every linear layer plus the embeddings per arm (``wrap_with_lora``: ``--embeddings``
+full = trainable embed_tokens/lm_head copies, new_rows = only the 27,241 rows past Llama 2's
+32,000; ``--kernels`` off/on = without/with Liger Kernel, ``model.liger_kernel``), and
 trains seq-2048 random-token batches, first through ``CausalLMModule`` + Lightning, then
 through ``transformers.Trainer`` on the same model, alternating for ``--repeats``. Like with
 like: both use gradient checkpointing, paged AdamW (32-bit), bf16 autocast, grad-norm clip 1.0
@@ -14,6 +16,11 @@ FLOPs a token over the device's dense bf16 peak) and both ratios against HF, wit
 name. Target: >= 1.0x HF tokens/s at <= 1.05x its peak memory. The model cache needs ~14 GB.
 
     PYTHONPATH=. python experiments/benchmarks/gpu_7b_throughput.py [--steps 22 --repeats 3]
+        [--embeddings full,new_rows --kernels off,on]
+    PYTHONPATH=. python experiments/benchmarks/gpu_7b_throughput.py --dry-run   # CPU check
+
+``--dry-run`` (CPU, seconds): every arm's model at a tiny shape (Liger arms only with CUDA),
+one forward and backward, and its trainable parameter count; no timing, no results file.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import torch
 from experiments.benchmarks.bench_common import interleaved, markdown_table, median, report
 
 VOCAB = 59_241
+OLD_VOCAB = 32_000  # Llama 2's own rows: new_rows trains the rest
 SEQ = 2048
 WARMUP = 2
 LLAMA2_7B = {
@@ -40,6 +48,8 @@ LLAMA2_7B = {
     "rms_norm_eps": 1e-5,
     "tie_word_embeddings": False,
 }
+TINY = {**LLAMA2_7B, "hidden_size": 256, "intermediate_size": 704, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 4}  # fmt: skip
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
 
 
@@ -47,28 +57,93 @@ def peak_tflops(name: str) -> float | None:
     return next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
 
 
+def build(shape: dict, embeddings: str, kernels: bool, cache_dir: Path, cuda: bool):
+    """The arm's model through bailong's own loading path: NF4 base (Liger-patched when
+    ``kernels``), resized to the extended vocabulary, LoRA r=128 + ``embeddings``."""
+    from bailong.embeddings.resize import resize_to
+    from bailong.model.config import EmbeddingMode, LoraConfig, ModelConfig, QuantizationConfig
+    from bailong.model.load import load_base_model
+    from bailong.model.lora import wrap_with_lora
+
+    model_cfg = ModelConfig(
+        config=shape, dtype="bfloat16", gradient_checkpointing=True, liger_kernel=kernels
+    )
+    quant = QuantizationConfig(compute_dtype="bfloat16" if cuda else "float32")
+    base = load_base_model(model_cfg, quant, OLD_VOCAB, cache_dir)
+    resize_to(base, VOCAB, None)  # random new rows: an init does not change the step time
+    lora = LoraConfig(r=128, alpha=256, dropout=0.05, embeddings=EmbeddingMode(embeddings))
+    model = wrap_with_lora(base, lora, gradient_checkpointing=True, old_rows=OLD_VOCAB)
+    return model.cuda() if cuda else model
+
+
+def dry_run(arms: list[tuple[str, bool]], cache_dir: Path) -> None:
+    """CPU: each arm builds at a tiny shape and trains one step (no timing)."""
+    for embeddings, kernels in arms:
+        if kernels and not torch.cuda.is_available():
+            print(f"{embeddings} + Liger: skipped (needs CUDA)")
+            continue
+        model = build(TINY, embeddings, kernels, cache_dir, cuda=False)
+        ids = torch.randint(0, VOCAB, (1, 64))
+        model(input_ids=ids, labels=ids).loss.backward()
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        grads = all(p.grad is not None for p in model.parameters() if p.requires_grad)
+        print(f"{embeddings} kernels={'on' if kernels else 'off'}: {trainable:,} trainable "
+              f"parameters, every one with a gradient: {grads}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=WARMUP + 20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--embeddings", default="full,new_rows")
+    parser.add_argument("--kernels", default="off,on", help="Liger Kernel off, on or both")
+    parser.add_argument("--dry-run", action="store_true", help="CPU check of every arm's build")
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "bailong-gpu"))
     args = parser.parse_args()
+    arms = [
+        (e, k == "on") for e in args.embeddings.split(",") for k in args.kernels.split(",")
+    ]
+    if args.dry_run:
+        dry_run(arms, Path(args.cache_dir))
+        return
     if not torch.cuda.is_available():
         raise SystemExit("gpu_7b_throughput.py needs a CUDA GPU; none is available here.")
+    table_rows: list[list[str]] = []
+    for embeddings, kernels in arms:
+        table_rows += measure_arm(args, embeddings, kernels)
+        torch.cuda.empty_cache()
+    table = markdown_table(
+        [
+            "arm",
+            "contender",
+            "tokens/s (median)",
+            "peak GiB",
+            "MFU (6N)",
+            "decoder layers",
+            "tokens/s vs HF",
+            "peak vs HF",
+        ],
+        table_rows,
+    )
+    notes = [
+        f"device {torch.cuda.get_device_name(0)}; 7B shape, vocab {VOCAB:,}, seq {SEQ}, batch 1, "
+        f"LoRA r=128 + embeddings per arm, NF4 bf16, paged AdamW, gradient checkpointing, "
+        f"{args.steps - WARMUP} measured steps x {args.repeats} alternations; MFU counts "
+        "6 x all parameters a token"
+    ]
+    report("gpu_7b_throughput", "7B QLoRA throughput on GPU", table, notes)
 
+
+def measure_arm(args: argparse.Namespace, embeddings: str, kernels: bool) -> list[list[str]]:
+    """Ours vs HF Trainer + peft on one arm's model, alternating; one table row each."""
     import lightning as L
     from transformers import Trainer, TrainingArguments
 
-    from bailong.model.config import EmbeddingMode, LoraConfig, ModelConfig, QuantizationConfig
-    from bailong.model.load import load_base_model
-    from bailong.model.lora import wrap_with_lora
     from bailong.model.module import CausalLMModule
     from bailong.training.config import OptimConfig
 
-    model_cfg = ModelConfig(config=LLAMA2_7B, dtype="bfloat16", gradient_checkpointing=True)
-    base = load_base_model(model_cfg, QuantizationConfig(), VOCAB, Path(args.cache_dir))
-    lora = LoraConfig(r=128, alpha=256, dropout=0.05, embeddings=EmbeddingMode.lora)
-    model = wrap_with_lora(base, lora, gradient_checkpointing=True).cuda()
+    model = build(LLAMA2_7B, embeddings, kernels, Path(args.cache_dir), cuda=True)
+    arm = f"{embeddings}, Liger {'on' if kernels else 'off'}"
     n_params = sum(p.numel() for p in model.parameters())
     gen = torch.Generator().manual_seed(0)
     rows = [
@@ -149,16 +224,16 @@ def main() -> None:
         return rate(ends)
 
     runs = interleaved({"bailong": ours, "hf": hf}, args.repeats)
-    device = torch.cuda.get_device_name(0)
-    peak = peak_tflops(device)
-    table_rows = []
+    peak = peak_tflops(torch.cuda.get_device_name(0))
+    out = []
     hf_tps, hf_peak = median(runs["hf"]), max(peaks["hf"])
     for name, label in (("bailong", "bailong Lightning"), ("hf", "HF Trainer + peft")):
         tps, peak_gib = median(runs[name]), max(peaks[name])
         mfu = f"{100 * 6 * n_params * tps / (peak * 1e12):.1f}%" if peak else "n/a"
         mode = "all train" if eval_calls[name] == 0 else f"{eval_calls[name]} eval-mode calls"
-        table_rows.append(
+        out.append(
             [
+                arm,
                 label,
                 f"{tps:,.0f}",
                 f"{peak_gib:.1f}",
@@ -168,24 +243,7 @@ def main() -> None:
                 f"{peak_gib / hf_peak:.3f}x",
             ]
         )
-    table = markdown_table(
-        [
-            "contender",
-            "tokens/s (median)",
-            "peak GiB",
-            "MFU (6N)",
-            "decoder layers",
-            "tokens/s vs HF",
-            "peak vs HF",
-        ],
-        table_rows,
-    )
-    notes = [
-        f"device {device}; 7B shape, vocab {VOCAB:,}, seq {SEQ}, batch 1, LoRA r=128 + "
-        f"LoRA embeddings, NF4 bf16, paged AdamW, gradient checkpointing, "
-        f"{args.steps - WARMUP} measured steps x {args.repeats} alternations"
-    ]
-    report("gpu_7b_throughput", "7B QLoRA throughput on GPU", table, notes)
+    return out  # the arm's model is freed with this frame, before the next arm loads
 
 
 if __name__ == "__main__":

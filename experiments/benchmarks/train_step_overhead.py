@@ -20,17 +20,19 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
 
-from bailong.conf_dir import conf_dir
-from bailong.config import validate_train_config
 from bailong.data.build import build_datamodule
 from bailong.model.module import CausalLMModule
 from bailong.training.config import TrainConfig
 from bailong.training.optim import build_optimizer, build_scheduler
 from bailong.training.run import RunContext, build_model, build_tokenizer, build_trainer
-from experiments.benchmarks.bench_common import interleaved, markdown_table, median, report
+from experiments.benchmarks.bench_common import (
+    interleaved,
+    markdown_table,
+    median,
+    report,
+    train_config,
+)
 
 WARMUP = 2  # steps excluded from each run (first-call allocations, lazy init)
 
@@ -49,12 +51,7 @@ def settings(work: Path, block: int, batch: int, steps: int) -> TrainConfig:
         "+trainer.limit_val_batches=0",
         "+trainer.enable_model_summary=false",
     ]
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.output_dir = cfg.paths.log_dir = str(work)
-        cfg.paths.cache_dir = str(work / "cache")
-    return validate_train_config(cfg)
+    return train_config(work, overrides)
 
 
 class StepClock(L.Callback):
