@@ -36,7 +36,7 @@ class FitTextConfig:
 
     files: list[str] = field(default_factory=list)  # .txt (blank-line documents) or .jsonl
     max_chars: int = 2_000_000  # read at most this many characters of them, in file order
-    snippets_per_token: int = 4  # occurrences kept per new token (a seeded sample)
+    snippets: int = 4  # occurrences kept per new token (a seeded sample)
     max_tokens: int | None = 4000  # only the new tokens most frequent in the text; null = all
     tokens_before: int = 16  # context kept before the occurrence (tokens of the run tokenizer)
     tokens_after: int = 8  # and after it: the positions token distillation matches
@@ -128,7 +128,7 @@ def check_embedding_init(cfg: EmbeddingInitConfig, key: str = "embedding_init") 
 def check_fit(cfg: EmbeddingInitConfig, key: str) -> None:
     """The fitting-text and distillation budget: positive sizes, files that exist, and fitting
     text given whenever the method or the output side reads it."""
-    for name in ("max_chars", "snippets_per_token"):
+    for name in ("max_chars", "snippets"):
         if getattr(cfg.fit, name) <= 0:
             fail(f"{key}.fit.{name}", getattr(cfg.fit, name), "must be positive")
     if cfg.fit.max_tokens is not None and cfg.fit.max_tokens <= 0:

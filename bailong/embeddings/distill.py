@@ -159,7 +159,7 @@ def distill_rows(
             loss = batch_loss(model, make_batch(chunk, local, device), rows, cfg.target_layer)
             (rows.grad,) = torch.autograd.grad(loss, [rows])
             optimizer.step()
-            advance(f"loss {float(loss):.4f}")
+            advance(f"loss {float(loss.detach()):.4f}")
     out = start.clone()
     out[index] = rows.detach().to(device=out.device, dtype=out.dtype)
     return out

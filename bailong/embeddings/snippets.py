@@ -3,7 +3,7 @@
 The corpus methods (``token_distillation``, ``output=corpus_logprob``) need each new token in
 real contexts. The fitting text (``embedding_init.fit.files``: training text, never the
 held-out text) is tokenized once with the extended tokenizer; for every new token up to
-``snippets_per_token`` occurrences are sampled (seeded), among the ``max_tokens`` new tokens
+``snippets`` occurrences are sampled (seeded), among the ``max_tokens`` new tokens
 most frequent there. A snippet keeps ``tokens_before`` tokens of context before the occurrence
 and ``tokens_after`` after it, with every OTHER new token expanded to its original pieces, so
 the base reads the whole snippet in its own vocabulary: ``<s> prefix PIECES suffix`` (the
@@ -80,7 +80,7 @@ def collect_snippets(
     out = []
     for token in sorted(ranked):
         places = where[token]
-        for d, k in sorted(rng.sample(places, min(cfg.snippets_per_token, len(places)))):
+        for d, k in sorted(rng.sample(places, min(cfg.snippets, len(places)))):
             ids = encoded[d]
             out.append(
                 Snippet(
