@@ -38,9 +38,7 @@ def modern(data: Path) -> list[str]:
     zh = data / "corpora/zh_tw"
     articles = json.loads((zh / "drcd_dev.json").read_text(encoding="utf-8"))["data"][:-40]
     drcd = [p["context"].strip() for a in articles for p in a["paragraphs"]]
-    cc0 = [
-        "\n".join(_head_lines(f, 0.9)) for f in sorted((zh / "cc0_sentences").glob("*.txt"))
-    ]
+    cc0 = ["\n".join(_head_lines(f, 0.9)) for f in sorted((zh / "cc0_sentences").glob("*.txt"))]
     return _round_robin([drcd, [c for c in cc0 if c]])
 
 
