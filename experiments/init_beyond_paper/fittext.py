@@ -18,8 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bailong.shared_data import shared_data_dir
-from experiments.zip_tie_refbase.heldout import _round_robin, cut
+from experiments.zip_tie_refbase.heldout import _round_robin, cut, shared_data_or_exit
 
 
 def _head_lines(path: Path, keep_to: float) -> list[str]:
@@ -51,9 +50,7 @@ def main() -> None:
     parser.add_argument("out_file", type=Path)
     parser.add_argument("--chars", type=int, default=300_000, help="characters per group")
     args = parser.parse_args()
-    data = shared_data_dir()
-    if data is None:
-        parser.error("shared data not found: set BAILONG_SHARED_DATA to the shared/data folder")
+    data = shared_data_or_exit(parser)
     groups = [cut(g(data), args.chars) for g in (poems, modern, english)]
     docs = _round_robin(groups)
     args.out_file.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,8 @@ from bailong.embeddings.extend import extend_embeddings
 from bailong.eval.perplexity import read_heldout, score_documents
 from bailong.model.config import ModelConfig, QuantizationConfig
 from bailong.model.load import load_base_model
-from bailong.shared_data import shared_data_dir
 from bailong.tokenizer.load import load_tokenizer
+from experiments.zip_tie_refbase.heldout import shared_data_or_exit
 
 GROUPS = ("zh_poems", "zh_modern", "en")
 BLOCK = 256
@@ -59,9 +59,7 @@ def main() -> None:
     parser.add_argument("--arms", default=None, help="comma-separated subset (default: all)")
     parser.add_argument("--max-tokens", type=int, default=500, help="fit.max_tokens")
     args = parser.parse_args()
-    data = shared_data_dir()
-    if data is None:
-        parser.error("shared data not found: set BAILONG_SHARED_DATA to the shared/data folder")
+    data = shared_data_or_exit(parser)
     original = str(data / "tokenizers/llama2/tokenizer.model")
     tokenizer = load_tokenizer(str(args.study / "tokenizer/tokenizer.model"))
     model = load_base_model(
