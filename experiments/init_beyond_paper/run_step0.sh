@@ -21,4 +21,4 @@ $PY -m experiments.init_beyond_paper.fittext "$STUDY/fit_300000.txt" --chars 300
 mkdir -p "$RESULTS"
 nice $PY -m experiments.init_beyond_paper.step0 "$STUDY" "$RESULTS/step0.jsonl" \
   ${ARMS:+--arms "$ARMS"} --max-tokens "${MAX_TOKENS:-500}"
-$PY -m experiments.init_beyond_paper.summarize "$RESULTS/step0.jsonl" "$RESULTS"
+$PY -m experiments.init_beyond_paper.summarize "$RESULTS" "$RESULTS/step0.jsonl"

@@ -1,6 +1,6 @@
 """Table and figure of the step-0 measurements (``step0.py``'s JSON lines).
 
-    python -m experiments.init_beyond_paper.summarize results/step0.jsonl results
+    python -m experiments.init_beyond_paper.summarize RESULTS_DIR STEP0_JSONL [MORE_JSONL ...]
 
 Writes ``step0.md`` (bits per character per group, zh = the mean of the two Chinese groups,
 Δ zh against ``zeros``, the initialization's CPU seconds) and ``step0.png`` (zh against the
@@ -21,10 +21,11 @@ import pandas as pd
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("jsonl", type=Path)
     parser.add_argument("results", type=Path)
+    parser.add_argument("jsonl", type=Path, nargs="+", help="step0.py outputs; later files win")
     args = parser.parse_args()
-    table = pd.read_json(args.jsonl, lines=True).drop_duplicates("arm", keep="last")
+    frames = [pd.read_json(path, lines=True) for path in args.jsonl if path.is_file()]
+    table = pd.concat(frames).drop_duplicates("arm", keep="last")
     table = table.set_index("arm").sort_values("zh")
     if "zeros" in table.index:
         table["zh_vs_zeros"] = table["zh"] - table.loc["zeros", "zh"]
