@@ -22,6 +22,7 @@ from bailong.embeddings.distill import objective
 from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.original import new_token_pieces
 from bailong.embeddings.probe_config import validate_probe_config
+from bailong.embeddings.progress import fit_progress
 from bailong.embeddings.snippets import collect_snippets, fitting_documents
 from bailong.model.config import ModelConfig, QuantizationConfig
 from bailong.model.load import load_base_model
@@ -176,3 +177,13 @@ def test_target_layer_outside_the_model_is_named(setup) -> None:
     cfg = config(setup, method="token_distillation", distill=DistillConfig(target_layer=9))
     with pytest.raises(ValueError, match=r"distill\.target_layer=9: this model has 8 layers"):
         extend_embeddings(copy.deepcopy(setup[0]), setup[1], cfg)
+
+
+def test_progress_in_a_redirected_log_is_ten_plain_lines(capsys) -> None:
+    with fit_progress("token_distillation", 95) as advance:
+        for step in range(95):
+            advance(f"loss {1 / (step + 1):.3f}")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 10 and "\r" not in "".join(lines)
+    assert lines[0].startswith("token_distillation: 10/95 loss 0.100 (")
+    assert lines[-1].startswith("token_distillation: 95/95 loss 0.011 (")

@@ -31,7 +31,7 @@ def fit_progress(description: str, total: int) -> Iterator:
     def advance(note: str = "") -> None:
         nonlocal done
         done += 1
-        if done == total or done % max(1, total // LOG_LINES) == 0:
+        if done * LOG_LINES // total > (done - 1) * LOG_LINES // total:  # each tenth
             seconds = time.perf_counter() - start
             print(f"{description}: {done}/{total} {note} ({seconds:.0f} s)", file=sys.stderr)
             sys.stderr.flush()
