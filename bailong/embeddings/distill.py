@@ -52,7 +52,7 @@ class Batch:
     student_at: torch.Tensor  # (m,) the student's position
 
 
-def make_batch(snippets: Sequence[Snippet], local: dict[int, int], device) -> Batch:
+def make_batch(snippets: Sequence[Snippet], local: dict[int, int], device: torch.device) -> Batch:
     """Teacher and student sequences of ``snippets``; ``local`` maps a new row to its index
     among the fitted rows."""
     teacher, teacher_mask = padded([s.teacher() for s in snippets], device)
@@ -124,9 +124,8 @@ def objective(
     with torch.no_grad():
         for i in range(0, len(snippets), batch_size):
             chunk = snippets[i : i + batch_size]
-            total += float(batch_loss(model, make_batch(chunk, local, device), rows, layer)) * len(
-                chunk
-            )
+            loss = batch_loss(model, make_batch(chunk, local, device), rows, layer)
+            total += float(loss) * len(chunk)
             count += len(chunk)
     return total / max(count, 1)
 
