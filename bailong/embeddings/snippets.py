@@ -62,6 +62,8 @@ def collect_snippets(
     """Snippets of the most frequent new tokens of ``docs`` (at most ``cfg.max_tokens`` of
     them), ordered by token then occurrence; ``pieces[i]`` are new row ``i``'s pieces."""
     assert tokenizer.bos_token_id is not None
+    if not docs:  # no fitting text: every row keeps its start
+        return []
     encoded = tokenizer(list(docs), add_special_tokens=False).input_ids
 
     def expand(ids: Sequence[int]) -> list[int]:
