@@ -210,9 +210,11 @@ def test_real_llama2_tokenizer_pieces(tmp_path: Path) -> None:
 @pytest.mark.parametrize("option", group_options("embedding_init"))
 def test_every_method_is_selectable_from_the_command_line(tmp_path: Path, tiny_files, option):
     original, _ = tiny_files
-    cfg = train_settings(
-        tmp_path, [f"embedding_init={option}", f"embedding_init.original_tokenizer={original}"]
-    )
+    overrides = [f"embedding_init={option}", f"embedding_init.original_tokenizer={original}"]
+    if option == "token_distillation":  # it reads fitting text
+        (tmp_path / "fit.txt").write_text("臺灣", encoding="utf-8")
+        overrides.append(f"embedding_init.fit.files=[{tmp_path / 'fit.txt'}]")
+    cfg = train_settings(tmp_path, overrides)
     assert cfg.embedding_init.method == option
     assert option in ("none", *INIT_METHODS)
 

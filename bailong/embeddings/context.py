@@ -8,12 +8,13 @@ auxiliary static embeddings) adds its inputs here and registers itself, nothing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
-from transformers import PreTrainedModel
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.embeddings.config import EmbeddingInitConfig
+from bailong.embeddings.snippets import Snippet, collect_snippets, fitting_documents
 
 
 @dataclass
@@ -30,6 +31,24 @@ class InitContext:
     # The model being extended (already resized), for methods that ask the base itself
     # (piece_logprob); rows >= the old vocabulary are not yet initialized.
     model: PreTrainedModel | None = None
+    tokenizer: PreTrainedTokenizerBase | None = None  # the extended tokenizer
+    _snippets: list[Snippet] | None = field(default=None, repr=False)
+
+    def snippets(self) -> list[Snippet]:
+        """Snippets of the fitting text (``cfg.fit``) around the new tokens, read once per
+        extension however many parts of it (input rows, output rows) use them."""
+        if self._snippets is None:
+            assert self.tokenizer is not None and self.pieces is not None
+            num_old = self.old_input.shape[0]
+            self._snippets = collect_snippets(
+                fitting_documents(self.cfg.fit),
+                self.tokenizer,
+                self.pieces,
+                num_old,
+                self.cfg.fit,
+                self.cfg.seed,
+            )
+        return self._snippets
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from bailong.embeddings.config import EmbeddingInitConfig
+from bailong.embeddings.config import FIT_OUTPUTS, EmbeddingInitConfig
 from bailong.embeddings.context import InitContext
 from bailong.embeddings.original import (
     check_append_only,
@@ -21,8 +21,11 @@ from bailong.embeddings.original import (
     original_tokens,
     read_original,
 )
+from bailong.embeddings.output_side import choose_output
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.embeddings.resize import resize_to, untied
+
+PIECE_OUTPUTS = ("pieces", *FIT_OUTPUTS)  # output sides that read each token's pieces
 
 
 @dataclass
@@ -80,6 +83,12 @@ def extend_embeddings(
             f"{cfg.input_weights!r}, but this model ties its head to its embedding (one row per "
             "token); set both to the same weighting"
         )
+    if not untied(model) and cfg.output != "method":
+        raise ValueError(
+            f"embedding_init.output={cfg.output!r} chooses lm_head rows apart from embed_tokens "
+            "rows, but this model ties its head to its embedding (one row per token); set "
+            "embedding_init.output=method"
+        )
     resize_to(model, max(len(tokenizer), num_model), cfg.pad_to_multiple_of)
     num_old = len(original.tokens)
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
@@ -88,7 +97,7 @@ def extend_embeddings(
     old_input = inp.weight.detach()[:num_old]
     old_output = out.weight.detach()[:num_old] if untied(model) else old_input
     pieces = None
-    if method.uses_pieces:
+    if method.uses_pieces or cfg.output in PIECE_OUTPUTS:
         pieces = new_token_pieces(
             tokenizer,
             original,
@@ -105,8 +114,9 @@ def extend_embeddings(
         initializer_range=float(getattr(model.config, "initializer_range", 0.02)),
         generator=torch.Generator().manual_seed(cfg.seed),
         model=model,
+        tokenizer=tokenizer,
     )
-    rows = method.fn(ctx)
+    rows = choose_output(ctx, method.fn(ctx))
     with torch.no_grad():
         inp.weight[num_old:] = rows.input.to(inp.weight.dtype)
         if untied(model):

@@ -7,4 +7,5 @@ tests/test_startup.py keeps it equal to the registry.
 
 INIT_METHOD_NAMES = (
     "zip_tie", "subword_mean", "mean", "mean_cov", "random", "zeros", "piece_logprob",
+    "token_distillation",
 )  # fmt: skip

@@ -27,7 +27,8 @@ little. The ``embed_tokens`` rows are combined like zip-tie's (``input_weights``
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from transformers import PreTrainedModel
@@ -124,26 +125,51 @@ def unit_direction(
     return torch.linalg.solve(gram, states.sum(dim=0))
 
 
-def piece_logprob(ctx: InitContext) -> NewRows:
+def context_free_rest(ctx: InitContext) -> torch.Tensor:
+    """``r_t`` of every new row, each character of the token scored after BOS alone."""
     assert ctx.pieces is not None and ctx.model is not None
     assert ctx.cfg.original_tokenizer is not None
-    model = ctx.model
     proto = load_model_proto(ctx.cfg.original_tokenizer)
     starts = unit_starts([p.piece for p in proto.pieces])
+    with evaluating(ctx.model):
+        return rest_logprobs(ctx.model, ctx.pieces, starts, special_ids(proto)[0])
+
+
+def special_ids(proto) -> tuple[int, int]:
+    """(BOS, EOS) of the original SentencePiece model."""
     control = {p.piece: i for i, p in enumerate(proto.pieces) if p.type == p.CONTROL}
-    bos, eos = control["<s>"], control["</s>"]
-    primers = [i for i, p in enumerate(proto.pieces) if p.type == p.NORMAL]
+    return control["<s>"], control["</s>"]
+
+
+@contextmanager
+def evaluating(model: PreTrainedModel) -> Iterator[None]:
+    """``model`` in eval mode for the block, then back to the mode it was in."""
     was_training = model.training
     model.eval()
     try:
-        rest = rest_logprobs(model, ctx.pieces, starts, bos)
-        direction = unit_direction(model, bos, eos, primers, len(starts), ctx.cfg.seed)
+        yield
     finally:
         model.train(was_training)
+
+
+def logprob_output(ctx: InitContext, rest: torch.Tensor) -> torch.Tensor:
+    """New ``lm_head`` rows ``E_out[p1] + r_t · w`` for the per-row ``rest`` (float64)."""
+    assert ctx.pieces is not None and ctx.model is not None
+    assert ctx.cfg.original_tokenizer is not None
+    proto = load_model_proto(ctx.cfg.original_tokenizer)
+    bos, eos = special_ids(proto)
+    primers = [i for i, p in enumerate(proto.pieces) if p.type == p.NORMAL]
+    with evaluating(ctx.model):
+        direction = unit_direction(ctx.model, bos, eos, primers, len(proto.pieces), ctx.cfg.seed)
     first = [ids[:1] for ids in ctx.pieces]
     output = combine_rows(ctx.old_output, first, "first").to(torch.float64)
     output += rest[:, None].to(output.device) * direction.to(output.device)
+    return output.to(ctx.old_output.dtype)
+
+
+def piece_logprob(ctx: InitContext) -> NewRows:
+    assert ctx.pieces is not None
     return NewRows(
         input=combine_rows(ctx.old_input, ctx.pieces, ctx.cfg.input_weights),
-        output=output.to(ctx.old_output.dtype),
+        output=logprob_output(ctx, context_free_rest(ctx)),
     )

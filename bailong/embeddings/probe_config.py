@@ -17,6 +17,7 @@ from bailong.config_checks import ConfigError, check_choice, collect, fail, merg
 from bailong.embeddings.config import (
     EmbeddingInitConfig,
     check_embedding_init,
+    check_fit,
     embedding_init_methods,
 )
 from bailong.model.config import DTYPES, ModelConfig, QuantizationConfig, check_cpu_4bit_shapes
@@ -108,6 +109,8 @@ def probe_arms(settings: ProbeConfig) -> list[tuple[str, EmbeddingInitConfig]]:
     """The probe's rows after the reference: ``(name, embedding_init)`` for every method, then
     every variant (``embedding_init`` with the variant's overrides), each checked."""
     arms = [(m, replace(settings.embedding_init, method=m)) for m in settings.methods]
+    for _, arm in arms:
+        check_fit(arm, "embedding_init")
     for name, overrides in settings.variants.items():
         key = f"variants.{name}"
         if name in settings.methods:
@@ -122,5 +125,6 @@ def probe_arms(settings: ProbeConfig) -> list[tuple[str, EmbeddingInitConfig]]:
         assert isinstance(variant, EmbeddingInitConfig)
         check_choice(f"{key}.method", variant.method, embedding_init_methods()[1:])
         check_embedding_init(replace(variant, method="none"), key)
+        check_fit(variant, key)
         arms.append((name, variant))
     return arms

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bailong.embeddings import baselines
 from bailong.embeddings.context import InitContext, NewRows
+from bailong.embeddings.distill import token_distillation
 from bailong.embeddings.piece_logprob import piece_logprob
 from bailong.embeddings.zip_tie import zip_tie
 
@@ -29,4 +30,5 @@ INIT_METHODS: dict[str, InitMethod] = {
     "random": InitMethod(baselines.random, uses_pieces=False),
     "zeros": InitMethod(baselines.zeros, uses_pieces=False),
     "piece_logprob": InitMethod(piece_logprob, uses_pieces=True),
+    "token_distillation": InitMethod(token_distillation, uses_pieces=True),
 }

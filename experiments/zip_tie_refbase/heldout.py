@@ -76,14 +76,20 @@ def cut(docs: list[str], chars: int, per_doc: int = 1_500) -> list[str]:
     return out
 
 
+def shared_data_or_exit(parser: argparse.ArgumentParser) -> Path:
+    """The shared data folder, or the script's usage error saying how to point at it."""
+    data = shared_data_dir()
+    if data is None:
+        parser.error("shared data not found: set BAILONG_SHARED_DATA to the shared/data folder")
+    return data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--chars", type=int, default=12_000, help="characters per file")
     args = parser.parse_args()
-    data = shared_data_dir()
-    if data is None:
-        parser.error("shared data not found: set BAILONG_SHARED_DATA to the shared/data folder")
+    data = shared_data_or_exit(parser)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for name, docs in (
         ("zh_poems", poems(data)),
