@@ -47,7 +47,7 @@ PROBE_LINES = (
 )
 
 
-def _sample_tokenizer_file(text_files: Sequence[Path], vocab_size: int, cache_dir: Path) -> Path:
+def sample_tokenizer_file(text_files: Sequence[Path], vocab_size: int, cache_dir: Path) -> Path:
     """Train (once) a small SentencePiece model on ``text_files``; cached by content and size.
 
     The files first pass the data pipeline's own checks (regular file, UTF-8, not empty), so a
@@ -130,7 +130,7 @@ def load_tokenizer(
         if not text_files or cache_dir is None:
             raise ValueError("training a sample tokenizer needs text_files and cache_dir")
         tok = hf_tokenizer_from_sentencepiece(
-            _sample_tokenizer_file(text_files, sample_vocab_size, cache_dir)
+            sample_tokenizer_file(text_files, sample_vocab_size, cache_dir)
         )
     elif (path := Path(name_or_path).expanduser()).is_file():
         tok = sentencepiece_model_tokenizer(path)
