@@ -90,6 +90,21 @@ def _check_across_stages(cfg: TrainConfig) -> None:
             f"FSDP shards floating-point tensors only; set it to {q.compute_dtype!r} "
             "(the compute dtype)",
         )
+    tok = cfg.tokenizer
+    if (
+        cfg.model.name_or_path is not None
+        and tok.name_or_path is None
+        and tok.sample_kind == "extended"
+        and cfg.embedding_init.method != "none"
+    ):
+        fail(
+            "tokenizer",
+            "sample_extended",
+            f"it extends the stand-in original tokenizer of the tiny random models, not the "
+            f"tokenizer of model.name_or_path={cfg.model.name_or_path!r}: extend the base's own "
+            "tokenizer with vocab=extended (bailong-extend-tokenizer), or train on it unextended "
+            "with vocab=original or embedding_init=none",
+        )
     max_pos = cfg.model.config.get("max_position_embeddings")
     if max_pos is not None and cfg.model.name_or_path is None and cfg.data.block_size > max_pos:
         fail(

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from transformers import PreTrainedTokenizerBase
+
+from bailong.progress import progress
 
 
 def bits_per_character(total_nll_nats: float, n_chars: int) -> float:
@@ -87,8 +89,10 @@ def score_documents(
     documents: Iterable[str],
     block_size: int = 512,
     batch_size: int = 4,
+    on_document: Callable[[], None] | None = None,
 ) -> TextScore:
-    """NLL of every token of every document (each starts with BOS, which is not scored)."""
+    """NLL of every token of every document (each starts with BOS, which is not scored);
+    ``on_document`` is called after each document is queued (progress)."""
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     score = TextScore()
@@ -103,6 +107,8 @@ def score_documents(
         while len(pending) >= batch_size:
             score.nll += _batch_nll(model, pending[:batch_size], pad_id)
             pending = pending[batch_size:]
+        if on_document is not None:
+            on_document()
     if pending:
         score.nll += _batch_nll(model, pending, pad_id)
     return score
@@ -143,12 +149,26 @@ def perplexity_by_language(
     """``{language: {bits_per_char, ppl, ...}}`` plus ``all`` over every language's text."""
     results: dict[str, dict[str, float]] = {}
     total = TextScore()
-    for lang, paths in files.items():
-        score = TextScore()
-        for path in paths:
-            docs = read_heldout(Path(path), text_field, max_chars)
-            score.add(score_documents(model, tokenizer, docs, block_size, batch_size))
-        results[lang] = score.as_dict()
-        total.add(score)
+    docs = {
+        (lang, str(path)): read_heldout(Path(path), text_field, max_chars)
+        for lang, paths in files.items()
+        for path in paths
+    }
+    with progress("perplexity documents", sum(len(d) for d in docs.values())) as bar:
+        for lang, paths in files.items():
+            score = TextScore()
+            for path in paths:
+                score.add(
+                    score_documents(
+                        model,
+                        tokenizer,
+                        docs[lang, str(path)],
+                        block_size,
+                        batch_size,
+                        on_document=lambda lang=lang: bar.update(1, lang),
+                    )
+                )
+            results[lang] = score.as_dict()
+            total.add(score)
     results["all"] = total.as_dict()
     return results
