@@ -6,21 +6,20 @@ training log) or nothing at all until the end (rich prints no live display to a 
 every long stage reports through here: on a terminal, rich's bar; otherwise one plain log
 line per update, at most every ``every_s`` seconds (and always the last), saying how far,
 how long and about how long is left. Training uses the same lines through
-``LineProgressBar`` (``callbacks.progress_bar=auto``, the default, picks it when stderr is
-not a terminal). Lines go to the ``bailong.progress`` logger, so a Hydra app writes them to
-its log file too.
+``bailong.training.line_progress_bar`` (``callbacks.progress_bar=auto``, the default, picks
+it when stderr is not a terminal). Lines go to the ``bailong.progress`` logger, so a Hydra
+app writes them to its log file too.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-
-from lightning.pytorch.callbacks import ProgressBar
 
 log = logging.getLogger("bailong.progress")
 EVERY_S = 10.0  # seconds between two plain lines of one stage
@@ -29,6 +28,14 @@ EVERY_S = 10.0  # seconds between two plain lines of one stage
 def on_terminal() -> bool:
     """Whether a live bar can be drawn: stderr (where bars and logs go) is a terminal."""
     return sys.stderr.isatty()
+
+
+def library_bars_off_when_redirected() -> None:
+    """Turn off the libraries' own live bars (transformers' "Loading weights", the hub's
+    downloads, datasets' maps) when stderr is not a terminal; call before importing them."""
+    if not on_terminal():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers reads it too
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
 
 def _duration(seconds: float) -> str:
@@ -96,42 +103,3 @@ def stage(what: str) -> Iterator[None]:
     log.info("%s ...", what)
     yield
     log.info("%s: done in %s", what, _duration(time.monotonic() - started))
-
-
-class LineProgressBar(ProgressBar):
-    """Lightning's progress as plain lines: every ``every_s`` seconds (and at the last step) the
-    step, the logged metrics and the time left; one line per validation pass."""
-
-    def __init__(self, every_s: float = EVERY_S) -> None:
-        super().__init__()
-        self.every_s = every_s
-        self._enabled = True
-        self._lines: LineProgress | None = None
-
-    def disable(self) -> None:
-        self._enabled = False
-
-    def enable(self) -> None:
-        self._enabled = True
-
-    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-        total = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else None
-        if self._enabled:
-            self._lines = LineProgress("training steps", total, self.every_s)
-            self._lines.done = trainer.global_step  # a resumed run starts where it stopped
-
-    def on_train_batch_end(self, trainer: Any, pl_module: Any, *args: Any) -> None:
-        if self._lines is None or trainer.global_step == self._lines.done:
-            return  # gradient accumulation: no optimizer step yet
-        self._lines.update(trainer.global_step - self._lines.done, self._metrics(trainer, "train/"))
-
-    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
-        if self._enabled and not trainer.sanity_checking:
-            log.info(
-                "validation at step %d: %s", trainer.global_step, self._metrics(trainer, "val/")
-            )
-
-    @staticmethod
-    def _metrics(trainer: Any, prefix: str) -> str:
-        shown = {k: v for k, v in trainer.callback_metrics.items() if k.startswith(prefix)}
-        return " ".join(f"{k}={float(v):.4g}" for k, v in sorted(shown.items()))

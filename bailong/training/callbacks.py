@@ -12,9 +12,10 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressBar
 
-from bailong.progress import LineProgressBar, on_terminal
+from bailong.progress import on_terminal
 from bailong.training.config import CallbacksConfig
 from bailong.training.heldout_bpc import HeldoutBpcCallback
+from bailong.training.line_progress_bar import LineProgressBar
 from bailong.training.relocatable_checkpoint import RelocatableCheckpoint
 from bailong.training.rng_state import RngStateCallback
 from bailong.training.sigterm import CheckpointOnSigterm
