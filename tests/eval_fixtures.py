@@ -32,6 +32,9 @@ FAST = [
     "logger=none",
     "data.block_size=32",
     "data.batch_size=4",
+    # the unextended sample vocabulary these runs were built around (extended_run extends it)
+    "tokenizer=sample_bpe",
+    "embedding_init=none",
     "tokenizer.sample_vocab_size=600",
 ]
 

@@ -61,13 +61,18 @@ def original_tokenizer_file(choice: str, cache_dir: Path) -> Path:
 
 def describe_original(path: Path, cache_dir: Path) -> str:
     """Which original tokenizer ``path`` is, in words, for the run's log."""
-    if path == shared_path(LLAMA2_TOKENIZER):
+    llama2 = shared_path(LLAMA2_TOKENIZER)
+    if path == llama2:
         return f"Llama 2's tokenizer ({path})"
     if path == standin_original_file(cache_dir):
+        where = (
+            "the shared data has Llama 2's: tokenizer.original_choice=auto uses it"
+            if llama2 is not None
+            else f"Llama 2's {LLAMA2_TOKENIZER} is not in the shared data"
+        )
         return (
             f"the stand-in for Llama 2's tokenizer ({STANDIN_VOCAB_SIZE}-piece byte-fallback BPE "
-            f"of the bundled English sample, {path}; Llama 2's {LLAMA2_TOKENIZER} is not in the "
-            "shared data)"
+            f"of the bundled English sample, {path}; {where})"
         )
     return str(path)
 
