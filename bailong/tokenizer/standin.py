@@ -52,7 +52,7 @@ def original_tokenizer_file(choice: str, cache_dir: Path) -> Path:
     if choice == "llama2" and llama2 is None:
         raise FileNotFoundError(
             f"Llama 2's tokenizer ({LLAMA2_TOKENIZER}) is not in the shared data folder (set "
-            "BAILONG_SHARED_DATA), or use the stand-in: tokenizer.original=standin"
+            "BAILONG_SHARED_DATA), or use the stand-in: tokenizer.original_choice=standin"
         )
     if choice != "standin" and llama2 is not None:
         return llama2
