@@ -78,8 +78,10 @@ def test_the_marker_convention() -> None:
 
 @pytest.mark.slow
 def test_every_runnable_readme_command_runs(tmp_path: Path) -> None:
+    shared = shared_data_dir()
     env = {
         **os.environ,
+        **({"BAILONG_SHARED_DATA": str(shared)} if shared is not None else {}),
         "BAILONG_CACHE": str(tmp_path / "cache"),
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
@@ -91,7 +93,7 @@ def test_every_runnable_readme_command_runs(tmp_path: Path) -> None:
         for command in block.script.splitlines():
             if not command.strip() or command.lstrip().startswith("#"):
                 continue
-            if shared_data_dir() is None and any(s in command for s in NEEDS_SHARED):
+            if shared is None and any(s in command for s in NEEDS_SHARED):
                 skipped.append(command)
                 continue
             done = subprocess.run(
