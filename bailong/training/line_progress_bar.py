@@ -50,4 +50,9 @@ class LineProgressBar(ProgressBar):
     @staticmethod
     def _metrics(trainer: Any, prefix: str) -> str:
         shown = {k: v for k, v in trainer.callback_metrics.items() if k.startswith(prefix)}
-        return " ".join(f"{k}={float(v):.4g}" for k, v in sorted(shown.items()))
+        return " ".join(f"{k}={_number(float(v))}" for k, v in sorted(shown.items()))
+
+
+def _number(value: float) -> str:
+    """Counts in full (``tokens_seen=25600``), the rest to 4 significant digits."""
+    return str(int(value)) if value.is_integer() and abs(value) >= 1 else f"{value:.4g}"
