@@ -31,7 +31,9 @@ def _encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
 
 
-def llama2_prompt_ids(messages: Sequence[Message], tokenizer: PreTrainedTokenizerBase) -> list[int]:
+def llama2_prompt_ids(
+    messages: Sequence[Message], tokenizer: PreTrainedTokenizerBase
+) -> list[int]:
     """Llama 2 chat ids for a conversation ending with a user turn, ready for the reply."""
     system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
     body = list(messages[1:] if system is not None else messages)
