@@ -25,8 +25,21 @@ def _shared_resolver(relative: str) -> str:
     return str((root if root is not None else Path(SHARED_NOT_FOUND)) / relative)
 
 
+def _original_tokenizer_resolver(choice: str, cache_dir: str) -> str:
+    """``${bailong.original_tokenizer:<choice>,${paths.cache_dir}}`` → the stand-in original
+    tokenizer built (once, cached) in ``cache_dir``, or Llama 2's tokenizer.model from the
+    shared data (``bailong.tokenizer.standin``: choice standin | auto | llama2). Imported
+    here, not at the top: only configs that name it pay for the tokenizer libraries."""
+    from bailong.tokenizer.standin import original_tokenizer_file
+
+    return str(original_tokenizer_file(choice, Path(cache_dir).expanduser()))
+
+
 OmegaConf.register_new_resolver("bailong.plain_name", plain_name, replace=True)
 OmegaConf.register_new_resolver("shared", _shared_resolver, replace=True)
+OmegaConf.register_new_resolver(
+    "bailong.original_tokenizer", _original_tokenizer_resolver, replace=True, use_cache=True
+)
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -101,6 +101,21 @@ def _check_across_stages(cfg: TrainConfig) -> None:
             "it trains the rows a vocabulary extension adds, and embedding_init=none adds none; "
             "set embedding_init (e.g. embedding_init=zip_tie) or use lora.embeddings=full",
         )
+    tok = cfg.tokenizer
+    if (
+        cfg.model.name_or_path is not None
+        and tok.name_or_path is None
+        and tok.sample_kind == "extended"
+        and cfg.embedding_init.method != "none"
+    ):
+        fail(
+            "tokenizer",
+            "sample_extended",
+            f"it extends the stand-in original tokenizer of the tiny random models, not the "
+            f"tokenizer of model.name_or_path={cfg.model.name_or_path!r}: extend the base's own "
+            "tokenizer with vocab=extended (bailong-extend-tokenizer), or train on it unextended "
+            "with vocab=original or embedding_init=none",
+        )
     max_pos = cfg.model.config.get("max_position_embeddings")
     if max_pos is not None and cfg.model.name_or_path is None and cfg.data.block_size > max_pos:
         fail(

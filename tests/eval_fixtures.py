@@ -34,6 +34,8 @@ FAST = [
     "data.batch_size=4",
     "tokenizer.sample_vocab_size=600",
 ]
+# the unextended sample vocabulary the eval runs were built around (extended_run extends it)
+UNEXTENDED = ["tokenizer=sample_bpe", "embedding_init=none"]
 
 
 def write_corpus(folder: Path, repeats: int = 12) -> dict[str, Path]:
@@ -57,7 +59,7 @@ def trained_run(base_temp: Path) -> Path:
     if (run / "adapter" / "bailong_run.json").is_file():
         return run
     files = write_corpus(root / "corpus")
-    overrides = [*FAST, f"data.files=[{files['zh']},{files['en']}]"]
+    overrides = [*FAST, *UNEXTENDED, f"data.files=[{files['zh']},{files['en']}]"]
     train(train_settings(run, overrides), RunContext(output_dir=run))
     return run
 
@@ -83,7 +85,8 @@ def extended_run(base_temp: Path, new_tokens: list[str], quantized: bool) -> tup
     if (adapter / "bailong_run.json").is_file():
         return run, base_vocab
     tokenizer.add_tokens(new_tokens)
-    overrides = [*FAST, f"data.files=[{write_corpus(base_temp / 'eval-run' / 'corpus')['zh']}]"]
+    corpus = write_corpus(base_temp / "eval-run" / "corpus")
+    overrides = [*FAST, *UNEXTENDED, f"data.files=[{corpus['zh']}]"]
     if not quantized:
         overrides.append("quantization=none")
     cfg = train_settings(run, overrides)

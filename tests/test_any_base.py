@@ -307,7 +307,8 @@ def test_unknown_model_type_and_missing_original_tokenizer_are_named(tmp_path: P
     (local / "config.json").write_text(json.dumps({"model_type": "my_own_lm", "hidden_size": 64}))
     with pytest.raises(ConfigError, match=r"config\.json: model_type='my_own_lm' is invalid"):
         train_settings(tmp_path, [f"model.name_or_path={local}"])
-    allowed = [f"model.name_or_path={local}", "model.trust_remote_code=true"]
+    # a pretrained base trains on its own tokenizer here: no default sample extension
+    allowed = [f"model.name_or_path={local}", "model.trust_remote_code=true", "embedding_init=none"]
     assert train_settings(tmp_path, allowed).model.trust_remote_code
     with pytest.raises(ConfigError, match=r"embedding_init\.original_tokenizer=.*tokenizer\.json"):
         train_settings(

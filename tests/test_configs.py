@@ -19,8 +19,16 @@ from tests.helpers import CONF, cache_root, compose_train, group_options, train_
 
 # Groups whose every option must validate on a CPU-only machine.
 CPU_GROUPS = ["model", "tokenizer", "quantization", "lora", "data", "logger", "callbacks", "debug"]
-# Options that only validate together with another group's option.
-COMPANIONS = {("lora", "none"): ["quantization=none"]}
+# Options that only validate together with another group's option. The default vocabulary is
+# extended (tokenizer=sample_extended, embedding_init=zip_tie); an unextended tokenizer or a
+# pretrained base (with its own tokenizer) trains without new rows.
+UNEXTENDED = ["embedding_init=none"]
+PRETRAINED_BASES = ("gemma2_2b", "llama2_7b", "llama3_2_1b", "mistral_7b", "qwen2_5_0_5b")
+COMPANIONS = {
+    ("lora", "none"): ["quantization=none"],
+    **{("tokenizer", t): UNEXTENDED for t in ("llama2", "sample_bpe", "sample_byte_level")},
+    **{("model", m): UNEXTENDED for m in (*PRETRAINED_BASES, "zh_byte_base_23m")},
+}
 LLAMA_SHAPED = Architecture("llama", "embed_tokens", "lm_head", False, ("q_proj", "v_proj"))
 
 
@@ -37,6 +45,17 @@ def test_train_default_composes(tmp_path: Path) -> None:
     assert cfg.quantization.enabled and cfg.quantization.quant_type == "nf4"
     assert cfg.lora.embeddings is EmbeddingMode.full
     assert cfg.data.files == ["bundled"]
+    # the whole method by default: an extended vocabulary, zip-tie rows read from the original
+    assert cfg.tokenizer.sample_kind == "extended" and cfg.embedding_init.method == "zip_tie"
+    assert cfg.embedding_init.original_tokenizer == cfg.tokenizer.original
+    assert Path(cfg.tokenizer.original).is_file()  # the stand-in, built in the test cache
+
+
+def test_zip_tie_without_extension_names_the_fix(tmp_path: Path) -> None:
+    """The one-switch fix a user types, not only the key to set."""
+    with pytest.raises(ConfigError, match=r"vocab=extended") as err:
+        train_settings(tmp_path, ["tokenizer=sample_bpe", "embedding_init=zip_tie"])
+    assert "tokenizer=sample_extended" in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,8 @@ def test_bad_value_is_rejected_with_its_name(tmp_path: Path, override: str, expe
 def test_tokenizer_larger_than_model_vocab_without_extension(tmp_path: Path) -> None:
     cfg = train_settings(tmp_path)
     small = materialize_random_model(cfg.model.config, 320, 0, cache_root(tmp_path))
-    cfg = train_settings(tmp_path, [f"model.name_or_path={small}"])
+    unextended = ["tokenizer=sample_bpe", "embedding_init=none"]
+    cfg = train_settings(tmp_path, [f"model.name_or_path={small}", *unextended])
     tokenizer = build_tokenizer(cfg)
     with pytest.raises(ConfigError, match=f"tokenizer has {len(tokenizer)} tokens .* 320 rows"):
         build_model(cfg, tokenizer)

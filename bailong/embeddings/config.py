@@ -112,8 +112,12 @@ def check_embedding_init(cfg: EmbeddingInitConfig, key: str = "embedding_init") 
         fail(
             f"{key}.original_tokenizer",
             None,
-            f"{key}.method={cfg.method!r} needs the tokenizer the base was trained with "
-            "(e.g. shared/data/tokenizers/llama2/tokenizer.model, or the base model's directory)",
+            f"{key}.method={cfg.method!r} extends the vocabulary, but the tokenizer is not an "
+            "extension and no original tokenizer is named: add vocab=extended (Llama 2's "
+            "tokenizer + Traditional Chinese pieces, from bailong-extend-tokenizer) or "
+            "tokenizer=sample_extended (built here, no download), or set "
+            f"{key}.original_tokenizer=<the base's tokenizer.model>; {key}=none trains "
+            "without extension",
         )
     path = Path(cfg.original_tokenizer).expanduser()
     if not (path.is_file() or any((path / f).is_file() for f in ORIGINAL_TOKENIZER_FILES)):

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.progress import Progress, TextColumn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
 from bailong.eval.perplexity import TextScore, score_documents
+from bailong.progress import progress
 
 ORIGINAL = "original"  # the reference row: unextended model, original tokenizer
 
@@ -55,13 +55,12 @@ def probe_methods(
 
     The model is loaded once (a 4-bit 7B loads in minutes): each arm extends it, is scored,
     and the vocabulary is cut back to the original rows, which the extension never changes.
-    A progress bar advances once per row.
+    Progress (``bailong.progress``) advances once per scored row, naming it.
     """
     num_old = model.get_input_embeddings().num_embeddings
     names = [ORIGINAL, *(name for name, _ in arms)]
     rows: list[ProbeRow] = []
-    with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[row]}")) as bar:
-        task = bar.add_task("probe rows", total=len(names), row=ORIGINAL)
+    with progress("probe rows", len(names)) as bar:
         rows.append(
             ProbeRow(
                 ORIGINAL,
@@ -69,8 +68,8 @@ def probe_methods(
                 score_documents(model, original_tokenizer, english, block_size),
             )
         )
+        bar.update(1, ORIGINAL)
         for name, cfg in arms:
-            bar.update(task, advance=1, row=name)
             extend_embeddings(model, extended_tokenizer, cfg)
             rows.append(
                 ProbeRow(
@@ -80,6 +79,6 @@ def probe_methods(
                 )
             )
             model.resize_token_embeddings(num_old, mean_resizing=False)
-        bar.update(task, advance=1, row="done")
+            bar.update(1, name)
     assert model.get_input_embeddings().num_embeddings == num_old
     return rows

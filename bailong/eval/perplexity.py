@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from transformers import PreTrainedTokenizerBase
+
+from bailong.progress import progress
 
 
 def bits_per_character(total_nll_nats: float, n_chars: int) -> float:
@@ -80,6 +82,15 @@ def _batch_nll(model: torch.nn.Module, batch: list[list[int]], pad_id: int) -> f
     return float(loss)
 
 
+def document_windows(
+    tokenizer: PreTrainedTokenizerBase, doc: str, block_size: int
+) -> list[list[int]]:
+    """The scoring windows of one document (BOS first, when the tokenizer has one)."""
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    ids = bos + list(tokenizer(doc, add_special_tokens=False)["input_ids"])
+    return list(windows(ids, block_size)) if len(ids) >= 2 else []
+
+
 @torch.no_grad()
 def score_documents(
     model: torch.nn.Module,
@@ -87,24 +98,32 @@ def score_documents(
     documents: Iterable[str],
     block_size: int = 512,
     batch_size: int = 4,
+    on_batch: Callable[[int], None] | None = None,
 ) -> TextScore:
-    """NLL of every token of every document (each starts with BOS, which is not scored)."""
-    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    """NLL of every token of every document (each starts with BOS, which is not scored);
+    ``on_batch(windows)`` is called after each scored batch (progress)."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     score = TextScore()
     pending: list[list[int]] = []
+
+    def score_batch(batch: list[list[int]]) -> None:
+        score.nll += _batch_nll(model, batch, pad_id)
+        if on_batch is not None:
+            on_batch(len(batch))
+
     for doc in documents:
-        ids = bos + list(tokenizer(doc, add_special_tokens=False)["input_ids"])
-        if len(ids) < 2:
+        doc_windows = document_windows(tokenizer, doc, block_size)
+        if not doc_windows:
             continue
-        score.tokens += len(ids) - 1
+        # windows overlap by one token: each window but the first adds len - 1 targets
+        score.tokens += sum(len(w) - 1 for w in doc_windows)
         score.chars += len(doc)
-        pending.extend(windows(ids, block_size))
+        pending.extend(doc_windows)
         while len(pending) >= batch_size:
-            score.nll += _batch_nll(model, pending[:batch_size], pad_id)
+            score_batch(pending[:batch_size])
             pending = pending[batch_size:]
     if pending:
-        score.nll += _batch_nll(model, pending, pad_id)
+        score_batch(pending)
     return score
 
 
@@ -143,12 +162,29 @@ def perplexity_by_language(
     """``{language: {bits_per_char, ppl, ...}}`` plus ``all`` over every language's text."""
     results: dict[str, dict[str, float]] = {}
     total = TextScore()
-    for lang, paths in files.items():
-        score = TextScore()
-        for path in paths:
-            docs = read_heldout(Path(path), text_field, max_chars)
-            score.add(score_documents(model, tokenizer, docs, block_size, batch_size))
-        results[lang] = score.as_dict()
-        total.add(score)
+    docs = {
+        (lang, str(path)): read_heldout(Path(path), text_field, max_chars)
+        for lang, paths in files.items()
+        for path in paths
+    }
+    total_windows = sum(
+        len(document_windows(tokenizer, doc, block_size)) for d in docs.values() for doc in d
+    )
+    with progress("perplexity windows", total_windows) as bar:
+        for lang, paths in files.items():
+            score = TextScore()
+            for path in paths:
+                score.add(
+                    score_documents(
+                        model,
+                        tokenizer,
+                        docs[lang, str(path)],
+                        block_size,
+                        batch_size,
+                        on_batch=lambda n, lang=lang: bar.update(n, lang),
+                    )
+                )
+            results[lang] = score.as_dict()
+            total.add(score)
     results["all"] = total.as_dict()
     return results

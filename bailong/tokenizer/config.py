@@ -10,7 +10,7 @@ from enum import Enum
 
 from bailong.config_checks import check_choice, fail
 
-SAMPLE_TOKENIZER_KINDS = ("sentencepiece", "byte_level")
+SAMPLE_TOKENIZER_KINDS = ("sentencepiece", "byte_level", "extended")
 MIN_BYTE_FALLBACK_PIECES = 300  # 256 bytes and 3 specials, and some room for real pieces
 
 
@@ -37,8 +37,15 @@ class TokenizerConfig:
     name_or_path: str | None = None
     sample_vocab_size: int = 2000
     # Kind of the sample tokenizer trained when name_or_path is None: sentencepiece (Llama 2's
-    # kind, byte fallback) or byte_level (byte-level BPE, the kind of Llama 3 and Qwen).
+    # kind, byte fallback), byte_level (byte-level BPE, the kind of Llama 3 and Qwen) or
+    # extended (``original`` + up to ``sample_added`` Chinese pieces of the data files).
     sample_kind: str = "sentencepiece"
+    # sample_kind=extended: the original tokenizer the extension appends to (a SentencePiece
+    # .model); embedding_init reads each new token's original pieces from it.
+    original: str | None = None
+    # How conf/tokenizer/sample_extended.yaml picks ``original``: standin | auto | llama2.
+    original_choice: str = "standin"
+    sample_added: int = 512
 
 
 def check_tokenizer(tokenizer: TokenizerConfig) -> None:
@@ -49,3 +56,13 @@ def check_tokenizer(tokenizer: TokenizerConfig) -> None:
             "a byte-fallback tokenizer needs at least 300 pieces (259 are bytes and specials)",
         )
     check_choice("tokenizer.sample_kind", tokenizer.sample_kind, SAMPLE_TOKENIZER_KINDS)
+    if tokenizer.name_or_path is None and tokenizer.sample_kind == "extended":
+        if tokenizer.original is None:
+            fail(
+                "tokenizer.original",
+                None,
+                "tokenizer.sample_kind=extended needs the tokenizer to extend, e.g. "
+                "tokenizer.original=/path/to/tokenizer.model (tokenizer=sample_extended sets it)",
+            )
+        if tokenizer.sample_added <= 0:
+            fail("tokenizer.sample_added", tokenizer.sample_added, "must be a positive integer")

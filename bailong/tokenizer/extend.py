@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from bailong.progress import stage
 from bailong.tokenizer.byte_level_extend import extend_byte_level, takes_byte_level_path
 from bailong.tokenizer.corpus import (
     line_documents,
@@ -83,9 +84,10 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
         return extend_byte_level_base(settings)
     out = Path(settings.output_dir).expanduser()
     corpus = settings.corpus
-    train_docs, heldout_docs = split_heldout(
-        chinese_documents(settings), corpus.heldout_fraction, corpus.seed
-    )
+    with stage("reading the Chinese corpus"):
+        train_docs, heldout_docs = split_heldout(
+            chinese_documents(settings), corpus.heldout_fraction, corpus.seed
+        )
     train_file = write_lines(train_docs, out / "corpus" / "train_zh.txt")
     write_lines(heldout_docs, out / "corpus" / "heldout_zh.txt")
 
@@ -96,31 +98,35 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
             shutil.copyfile(settings.addition_model, addition)
     else:
         sp = settings.spm
-        addition = train_sentencepiece(
-            [train_file],
-            out / "addition",
-            sp.vocab_size,
-            character_coverage=sp.character_coverage,
-            max_sentencepiece_length=sp.max_sentencepiece_length,
-            user_defined_symbols=sp.user_defined_symbols,
-            input_sentence_size=sp.input_sentence_size,
-            max_sentence_length=sp.max_sentence_length,
-            num_threads=sp.num_threads,
-        )
+        with stage(
+            f"training the {sp.vocab_size:,}-piece Chinese BPE on {len(train_docs):,} documents"
+        ):
+            addition = train_sentencepiece(
+                [train_file],
+                out / "addition",
+                sp.vocab_size,
+                character_coverage=sp.character_coverage,
+                max_sentencepiece_length=sp.max_sentencepiece_length,
+                user_defined_symbols=sp.user_defined_symbols,
+                input_sentence_size=sp.input_sentence_size,
+                max_sentence_length=sp.max_sentence_length,
+                num_threads=sp.num_threads,
+            )
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
     m = settings.merge
-    merged = merge_sentencepiece(
-        settings.base_model,
-        addition,
-        out / "tokenizer.model",
-        cjk_only=m.cjk_only,
-        min_score=m.min_score,
-        max_added=m.max_added,
-        score_policy=m.score_policy,
-        mode=m.mode,
-    )
+    with stage("appending its pieces to the base"):
+        merged = merge_sentencepiece(
+            settings.base_model,
+            addition,
+            out / "tokenizer.model",
+            cjk_only=m.cjk_only,
+            min_score=m.min_score,
+            max_added=m.max_added,
+            score_policy=m.score_policy,
+            mode=m.mode,
+        )
     merge_seconds = time.perf_counter() - started
 
     heldout = {"zh_tw": [line for doc in heldout_docs for line in doc.splitlines() if line]}
@@ -129,25 +135,27 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
         heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
     check_lines = [line for lines in heldout.values() for line in lines]
     try:
-        save_tokenizer_dir(out / "tokenizer.model", out, check_lines=check_lines)
+        with stage(f"writing tokenizer.json, checked on {len(check_lines):,} held-out lines"):
+            save_tokenizer_dir(out / "tokenizer.model", out, check_lines=check_lines)
         hf = {"tokenizer_json": True, "lines_checked": len(check_lines)}
     except InexactConversionError as err:
         warnings.warn(f"tokenizer.json not written: {err}", stacklevel=2)
         hf = {"tokenizer_json": False, "reason": str(err)}
         sentencepiece_tokenizer(out / "tokenizer.model").save_pretrained(out)
-    report = build_report(
-        Path(settings.base_model),
-        out / "tokenizer.model",
-        heldout,
-        extra={
-            "merge": merged.to_dict(),
-            "hf_conversion": hf,
-            "train_lines": sum(1 for _ in train_file.open(encoding="utf-8")),
-            "addition_vocab_size": merged.addition_size,
-            "train_seconds": round(train_seconds, 2),
-            "merge_seconds": round(merge_seconds, 3),
-        },
-    )
+    with stage("measuring the report on the held-out text"):
+        report = build_report(
+            Path(settings.base_model),
+            out / "tokenizer.model",
+            heldout,
+            extra={
+                "merge": merged.to_dict(),
+                "hf_conversion": hf,
+                "train_lines": sum(1 for _ in train_file.open(encoding="utf-8")),
+                "addition_vocab_size": merged.addition_size,
+                "train_seconds": round(train_seconds, 2),
+                "merge_seconds": round(merge_seconds, 3),
+            },
+        )
     if not hf["tokenizer_json"]:
         report["warnings"].append(f"tokenizer.json not written: {hf['reason']}")
     write_report(report, out / "report.json")

@@ -48,7 +48,7 @@ PROBE_LINES = (
 )
 
 
-def _sample_tokenizer_file(
+def sample_tokenizer_file(
     text_files: Sequence[Path], vocab_size: int, cache_dir: Path, text_field: str = "text"
 ) -> Path:
     """Train (once) a small SentencePiece model on ``text_files``; cached by content and size.
@@ -138,7 +138,7 @@ def load_tokenizer(
         if not text_files or cache_dir is None:
             raise ValueError("training a sample tokenizer needs text_files and cache_dir")
         tok = hf_tokenizer_from_sentencepiece(
-            _sample_tokenizer_file(text_files, sample_vocab_size, cache_dir, text_field)
+            sample_tokenizer_file(text_files, sample_vocab_size, cache_dir, text_field)
         )
     elif (path := Path(name_or_path).expanduser()).is_file():
         tok = sentencepiece_model_tokenizer(path)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressBar
 
+from bailong.progress import on_terminal
 from bailong.training.config import CallbacksConfig
 from bailong.training.heldout_bpc import HeldoutBpcCallback
+from bailong.training.line_progress_bar import LineProgressBar
 from bailong.training.relocatable_checkpoint import RelocatableCheckpoint
 from bailong.training.rng_state import RngStateCallback
 from bailong.training.sigterm import CheckpointOnSigterm
@@ -57,8 +59,13 @@ def build_callbacks(cfg: CallbacksConfig, output_dir: Path) -> list[Callback]:
             )
     if cfg.heldout_bpc.enabled:
         callbacks.append(HeldoutBpcCallback(cfg.heldout_bpc))
-    if cfg.progress_bar == "rich":
+    bar = cfg.progress_bar
+    if bar == "auto":  # a live bar on a terminal, plain lines in a redirected log
+        bar = "tqdm" if on_terminal() else "lines"
+    if bar == "rich":
         callbacks.append(RichProgressBar())
-    elif cfg.progress_bar == "tqdm":
+    elif bar == "tqdm":
         callbacks.append(TQDMProgressBar(refresh_rate=1))
+    elif bar == "lines":
+        callbacks.append(LineProgressBar())
     return callbacks

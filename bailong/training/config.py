@@ -33,7 +33,7 @@ class NonFinitePolicy(str, Enum):
 
 
 OPTIMIZERS = ("adamw", "paged_adamw", "paged_adamw_8bit")
-PROGRESS_BARS = ("tqdm", "rich", "none")
+PROGRESS_BARS = ("auto", "tqdm", "rich", "lines", "none")
 
 
 @dataclass
@@ -73,7 +73,7 @@ class HeldoutBpcConfig:
 
 @dataclass
 class CallbacksConfig:
-    progress_bar: str = "tqdm"  # tqdm | rich | none
+    progress_bar: str = "auto"  # auto (tqdm on a terminal, else lines) | tqdm | rich | lines | none
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     heldout_bpc: HeldoutBpcConfig = field(default_factory=HeldoutBpcConfig)
 

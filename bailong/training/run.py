@@ -26,13 +26,14 @@ from bailong.model.module import CausalLMModule
 from bailong.model.run_record import write_run_record
 from bailong.tokenizer.byte_level import sample_byte_level_dir
 from bailong.tokenizer.load import load_tokenizer
+from bailong.tokenizer.standin import describe_original, sample_extension_file
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from bailong.training.config import TrainConfig
 from bailong.training.context import RunContext
 from bailong.training.global_batch import log_global_batch
 from bailong.training.loggers import build_loggers
-from bailong.training.run_log import log_checkpoint_plan, log_vocabulary
+from bailong.training.run_log import log_checkpoint_plan, log_sample_extension, log_vocabulary
 from bailong.training.sigterm import CheckpointOnSigterm, Terminated
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
@@ -47,6 +48,14 @@ def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:
     if name is None and cfg.tokenizer.sample_kind == "byte_level":
         files = resolve_files(cfg.data.files)
         name = str(sample_byte_level_dir(files, cfg.tokenizer.sample_vocab_size, cache_dir(cfg)))
+    elif name is None and cfg.tokenizer.sample_kind == "extended":
+        assert cfg.tokenizer.original is not None, "validated by check_tokenizer"
+        original = Path(cfg.tokenizer.original)
+        files = resolve_files(cfg.data.files)
+        name = str(
+            sample_extension_file(original, files, cfg.tokenizer.sample_added, cache_dir(cfg))
+        )
+        log_sample_extension(describe_original(original, cache_dir(cfg)), name)
     return load_tokenizer(
         name,
         text_files=resolve_files(cfg.data.files),

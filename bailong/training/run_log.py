@@ -15,6 +15,15 @@ log = logging.getLogger("bailong.train")
 ADAM_MOMENTS = 2  # AdamW keeps two tensors per trainable tensor, in its dtype
 
 
+def log_sample_extension(original: str, extended: str) -> None:
+    log.info(
+        "tokenizer=sample_extended: original tokenizer %s, extended with the Chinese pieces of "
+        "the data files: %s",
+        original,
+        extended,
+    )
+
+
 def log_vocabulary(report: ExtensionReport | None, rows: int) -> None:
     if report is None:
         log.info("embedding_init=none: vocabulary not extended (%d embedding rows)", rows)
