@@ -84,8 +84,15 @@ class CheckpointOnSigterm(Callback):
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
-        if isinstance(exception, SIGTERMException) and self.saved_step != trainer.global_step:
-            # came after its step's boundary: the last checkpoint taken stays what resumes
+        stopped = isinstance(exception, SIGTERMException) and trainer.state.fn == "fit"
+        if not stopped or self.saved_step == trainer.global_step:
+            return
+        if not trainer.fit_loop.epoch_loop._is_training_done:
+            # SIGTERM came after this hook's batch end: Lightning stops between two batches
+            # of an epoch, a state it resumes from exactly
+            self.save(trainer)
+        else:
+            # the epoch was already closed (its last batch): the last checkpoint taken stays
             self.saved = None
 
 
