@@ -111,7 +111,7 @@ def as_format_1(saved: dict) -> None:
     ("change", "problem"),
     [
         (without_checksum_and_scaled, rf"it carries no checksum \({CHECKSUM_KEY}\)"),
-        (as_format_1, r"written in checkpoint format 1, this bailong reads format 2"),
+        (as_format_1, r"it was written in checkpoint format 1, this bailong reads format 2"),
     ],
     ids=["no-checksum", "format-1"],
 )
