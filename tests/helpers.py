@@ -40,6 +40,28 @@ def cache_root(tmp_path: Path) -> Path:
     return tmp_path.parent.parent / "bailong-cache"
 
 
+def train_process(
+    run_dir: Path, args: list[str], tmp_path: Path, entry: list[str] = ("-m", "bailong.cli.train")
+) -> subprocess.Popen:
+    """``bailong-train`` (or ``entry``, e.g. ``-m tests.kill_switch <point>``) writing to
+    ``run_dir``, its output in ``run_dir.log``, the session's model cache shared."""
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "WANDB_MODE": "offline",
+        "BAILONG_CACHE": str(cache_root(tmp_path)),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
+    log = open(run_dir.with_suffix(".log"), "w")  # noqa: SIM115  (closed with the process)
+    return subprocess.Popen(
+        [sys.executable, *entry, f"hydra.run.dir={run_dir}", *args],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def train_settings(tmp_path: Path, overrides: list[str] = ()) -> TrainConfig:
     return validate_train_config(compose_train(tmp_path, overrides))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bailong.training.checkpoint_checksum import CHECKSUM_KEY
+from bailong.training.checkpoint_checksum import CHECKSUM_KEY, FORMAT_KEY, checkpoint_digest
 from bailong.training.checkpoint_io import CheckpointReadError
 from bailong.training.run import RunContext, train
 from tests.helpers import train_settings
@@ -85,6 +85,46 @@ def test_a_damaged_last_checkpoint_is_refused_naming_the_file(
     with pytest.raises(CheckpointReadError, match=rf"cannot resume from {last}: .*ckpt_path=") as e:
         resume(run)
     assert "weights_only=False" not in str(e.value)
+
+
+def edited(last: Path, change) -> None:  # type: ignore[no-untyped-def]
+    """Rewrites ``last`` after ``change`` edits its loaded contents in place."""
+    saved = torch.load(last, weights_only=True)
+    change(saved)
+    torch.save(saved, last)
+
+
+def without_checksum_and_scaled(saved: dict) -> None:
+    """The checksum key removed, the largest trainable tensor scaled by 1000."""
+    del saved[CHECKSUM_KEY]
+    name = max(saved["state_dict"], key=lambda n: saved["state_dict"][n].numel())
+    saved["state_dict"][name] *= 1000
+
+
+def as_format_1(saved: dict) -> None:
+    """What checkpoints were before the data order's epoch was saved: no format, a checksum."""
+    del saved[CHECKSUM_KEY], saved[FORMAT_KEY]
+    saved[CHECKSUM_KEY] = checkpoint_digest(saved)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (without_checksum_and_scaled, rf"it carries no checksum \({CHECKSUM_KEY}\)"),
+        (as_format_1, r"it was written in checkpoint format 1, this bailong reads format 2"),
+    ],
+    ids=["no-checksum", "format-1"],
+)
+def test_a_checkpoint_that_cannot_be_verified_is_refused_naming_the_file(
+    finished_run: Path,
+    tmp_path: Path,
+    change,
+    problem: str,  # type: ignore[no-untyped-def]
+) -> None:
+    run, last = copy_of(finished_run, tmp_path)
+    edited(last, change)
+    with pytest.raises(CheckpointReadError, match=rf"cannot resume from {last}: {problem}"):
+        resume(run)
 
 
 def test_a_checkpoint_from_another_config_is_refused_naming_the_file(

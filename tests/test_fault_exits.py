@@ -10,12 +10,17 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
+from peft import PeftModel
+from safetensors.torch import load_file
 
 import bailong.training.run as run_module
 from bailong.model.module import CausalLMModule, NonFiniteWeightsError
+from bailong.model.reload import RunRecord
+from bailong.run_files import FAILED_MARKER
 from bailong.training.callbacks import build_callbacks
 from bailong.training.run import RunContext, train
 from bailong.training.sigterm import EXIT_STATUS, Terminated
+from bailong.training.task import run_task
 from tests.helpers import train_settings
 from tests.test_train import FAST, column, read_metrics
 
@@ -51,6 +56,37 @@ def test_sigterm_saves_a_checkpoint_and_exits_non_zero(
     monkeypatch.undo()
     train(train_settings(tmp_path, [*QUIET, "ckpt_path=last"]), RunContext(output_dir=tmp_path))
     assert [s for s, _ in column(read_metrics(tmp_path), "train/loss")][-1] == 5
+
+
+def test_sigterm_during_the_adapter_save_finishes_it_then_exits_143(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM after the adapter's weights are written, before its tokenizer and run record.
+    Outside fitting nobody handled it: the process died with an empty ``adapter/``."""
+    real_save = PeftModel.save_pretrained
+
+    def save_then_sigterm(self: PeftModel, *args: Any, **kwargs: Any) -> None:
+        real_save(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def killed(signum: int, frame: Any) -> None:
+        raise AssertionError("SIGTERM reached the process's own handler: the save was cut")
+
+    monkeypatch.setattr(PeftModel, "save_pretrained", save_then_sigterm)
+    previous = signal.signal(signal.SIGTERM, killed)  # stands in for the default: death
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            run_task(lambda: train(train_settings(tmp_path, QUIET), RunContext(tmp_path)), tmp_path)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert isinstance(stopped.value, Terminated) and stopped.value.code == EXIT_STATUS
+    assert f"{tmp_path / 'adapter'} was saved complete" in str(stopped.value)
+    assert str(stopped.value) in (tmp_path / FAILED_MARKER).read_text("utf-8")
+    monkeypatch.undo()
+    assert RunRecord.read(tmp_path / "adapter").base_vocab_size > 0
+    loaded = load_file(tmp_path / "adapter" / "adapter_model.safetensors")
+    assert loaded and (tmp_path / "adapter" / "tokenizer_config.json").is_file()
+    assert sorted(p.name for p in tmp_path.glob(".adapter*")) == [], "no partial folder left"
 
 
 class BrokenAfterFirstStep(CausalLMModule):

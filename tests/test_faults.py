@@ -20,7 +20,7 @@ from bailong.model.module import CausalLMModule, NonFiniteLossError
 from bailong.training import checkpoint_io
 from bailong.training.checkpoint_io import CheckpointWriteError, atomic_torch_save
 from bailong.training.run import RunContext, train
-from tests.helpers import cache_root, train_settings
+from tests.helpers import cache_root, train_process, train_settings
 from tests.test_train import FAST, column, read_metrics
 
 REAL_SAVE = torch.save
@@ -216,15 +216,7 @@ KILL_RUN = [
 
 
 def train_cli(run_dir: Path, extra: list[str], tmp_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "WANDB_MODE": "offline", "BAILONG_CACHE": str(cache_root(tmp_path))}
-    log = open(run_dir.with_suffix(".log"), "w")  # noqa: SIM115  (closed with the process)
-    return subprocess.Popen(
-        [sys.executable, "-m", "bailong.cli.train", f"hydra.run.dir={run_dir}", *KILL_RUN, *extra],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    return train_process(run_dir, [*KILL_RUN, *extra], tmp_path)
 
 
 def finish(proc: subprocess.Popen, run_dir: Path) -> None:

@@ -18,11 +18,12 @@ from functools import partial
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, default_collate
+from torch.utils.data import DataLoader, Dataset, default_collate
 from torchdata.stateful_dataloader import StatefulDataLoader
 from transformers import PreTrainedTokenizerBase
 
 from bailong.data.config import DataConfig
+from bailong.data.epoch_sampler import EpochStatefulSampler
 from bailong.data.mix import MixStats, TokenMixer, normalize
 from bailong.data.pack import packed_collate
 from bailong.data.sources import Source, SourceStats, configured_sources
@@ -189,7 +190,7 @@ class CausalLMDataModule(L.LightningDataModule):
         # One process: a sampler seeded by (seed, epoch) too. The loader's own shuffle draws
         # from a generator that a loader restored mid-epoch advances differently, so a run
         # resumed in epoch 0 trained epoch 1 on other batches (tests/test_resume_epochs.py).
-        sampler = self.rank_shard_sampler() or DistributedSampler(
+        sampler = self.rank_shard_sampler() or EpochStatefulSampler(
             self.train_set, num_replicas=1, rank=0, shuffle=True, seed=self.seed, drop_last=True
         )
         return StatefulDataLoader(
@@ -203,7 +204,7 @@ class CausalLMDataModule(L.LightningDataModule):
             collate_fn=self.collate_fn,
         )
 
-    def rank_shard_sampler(self) -> DistributedSampler | None:
+    def rank_shard_sampler(self) -> EpochStatefulSampler | None:
         """This rank's shard of the training set when several processes train; else None.
 
         Lightning would otherwise wrap the loader's own (stateful) random sampler in a
@@ -215,7 +216,7 @@ class CausalLMDataModule(L.LightningDataModule):
         trainer = self.trainer
         if trainer is None or trainer.world_size == 1:
             return None
-        return DistributedSampler(
+        return EpochStatefulSampler(
             self.train_set,
             num_replicas=trainer.world_size,
             rank=trainer.global_rank,

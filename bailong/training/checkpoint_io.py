@@ -6,8 +6,8 @@ fsynced. A failed write removes its temporary file and raises an error naming th
 SIGKILL cannot clean up, so a job removes such leftovers before it writes anything. Loading
 uses ``weights_only=True``: checkpoints hold tensors and plain containers only. Each
 checkpoint carries a checksum of its contents (``checkpoint_checksum``); a checkpoint that is
-corrupted, truncated, empty, not a checkpoint, or a directory fails with one
-``CheckpointReadError`` naming the file and what to do.
+corrupted, truncated, empty, not a checkpoint, without a checksum, in an older format, or a
+directory fails with one ``CheckpointReadError`` naming the file and what to do.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from bailong.training.checkpoint_checksum import checksum_matches, with_checksum
+from bailong.training.checkpoint_checksum import checksum_problem, with_checksum
 
 TMP_SUFFIX = ".tmp"
 # how torch.save's zip writer words a failed write (a full disk among others)
@@ -121,8 +121,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise CheckpointReadError(path, problem) from err
         if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
             raise CheckpointReadError(path, "it is not a Lightning checkpoint (no state_dict)")
-        if not checksum_matches(checkpoint):
-            raise CheckpointReadError(
-                path, "it is corrupted: its contents differ from the checksum saved with it"
-            )
+        problem = checksum_problem(checkpoint)
+        if problem:
+            raise CheckpointReadError(path, problem)
         return checkpoint

@@ -23,10 +23,12 @@ from bailong.embeddings.extend import base_vocab_size, extend_embeddings
 from bailong.model.load import load_base_model
 from bailong.model.lora import train_all_weights, wrap_with_lora
 from bailong.model.module import CausalLMModule
+from bailong.model.reload import ADAPTER_DIR
 from bailong.model.run_record import write_run_record
 from bailong.tokenizer.byte_level import sample_byte_level_dir
 from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.standin import describe_original, sample_extension_file
+from bailong.training.atomic_dir import atomic_directory, remove_partial_directories
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from bailong.training.config import TrainConfig
@@ -34,7 +36,7 @@ from bailong.training.context import RunContext
 from bailong.training.global_batch import log_global_batch
 from bailong.training.loggers import build_loggers
 from bailong.training.run_log import log_checkpoint_plan, log_sample_extension, log_vocabulary
-from bailong.training.sigterm import CheckpointOnSigterm, Terminated
+from bailong.training.sigterm import CheckpointOnSigterm, Terminated, sigterm_deferred
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
 
@@ -128,30 +130,55 @@ def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
     # a save killed midway (even the first one) leaves a temp file beside the checkpoints
     remove_partial_writes(checkpoint_dir(ctx.output_dir))
+    for name in (ADAPTER_DIR, FULL_MODEL_DIR):
+        remove_partial_directories(ctx.output_dir, name)
     trainer = build_trainer(cfg, ctx, resuming=ckpt_path is not None)
     log_global_batch(trainer, cfg.data)
-    if cfg.validate_before_fit and ckpt_path is None:
-        trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
     try:
+        if cfg.validate_before_fit and ckpt_path is None:
+            trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException:
         saved = [c.saved for c in trainer.callbacks if isinstance(c, CheckpointOnSigterm)]
         raise Terminated(trainer.global_step, next(iter(saved), None)) from None
     if cfg.save_adapter:
         module.check_finite_weights("the trained model")
-    if cfg.save_adapter and trainer.is_global_zero and not cfg.lora.enabled:
-        # a plain Hugging Face model that model.name_or_path (and tokenizer.name_or_path) load
-        model.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))
-        tokenizer.save_pretrained(str(ctx.output_dir / FULL_MODEL_DIR))
-    elif cfg.save_adapter and trainer.is_global_zero:
-        adapter_dir = ctx.output_dir / "adapter"
+    if cfg.save_adapter and trainer.is_global_zero:
+        with sigterm_deferred() as sigterm:
+            saved_to = save_trained(cfg, model, tokenizer, ctx.output_dir)
+        if sigterm:
+            raise Terminated(
+                trainer.global_step,
+                None,
+                f"stopped by SIGTERM after training to global step {trainer.global_step}; "
+                f"{saved_to} was saved complete before stopping",
+            )
+    return metrics_as_floats(trainer.callback_metrics)
+
+
+def save_trained(
+    cfg: TrainConfig,
+    model: PeftModel | PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    output_dir: Path,
+) -> Path:
+    """The trained adapter (or, with ``lora.enabled=false``, the whole model), written whole."""
+    if not cfg.lora.enabled:
+        target = output_dir / FULL_MODEL_DIR
+        with atomic_directory(target) as tmp:
+            # a plain Hugging Face model that model.name_or_path (and tokenizer.name_or_path) load
+            model.save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+        return target
+    target = output_dir / ADAPTER_DIR
+    with atomic_directory(target) as tmp:
         embeddings = save_embedding_layers(cfg.embedding_init, cfg.lora.embeddings)
-        model.save_pretrained(str(adapter_dir), save_embedding_layers=embeddings)
-        tokenizer.save_pretrained(str(adapter_dir))
+        model.save_pretrained(str(tmp), save_embedding_layers=embeddings)
+        tokenizer.save_pretrained(str(tmp))
         # what bailong-eval/-chat/-export need to rebuild the same base (bailong.model.reload)
         # the size the base was built/loaded with: the ORIGINAL vocabulary when extended
-        write_run_record(adapter_dir, cfg, base_vocab_size(cfg.embedding_init, tokenizer))
-    return metrics_as_floats(trainer.callback_metrics)
+        write_run_record(tmp, cfg, base_vocab_size(cfg.embedding_init, tokenizer))
+    return target
 
 
 def metrics_as_floats(metrics: dict[str, Any]) -> dict[str, float]:
