@@ -53,13 +53,19 @@ def base_tokenizer_by_default(settings: TrainConfig) -> TrainConfig:
     a tokenizer (a random model bailong built and cached) keeps the sample tokenizer. Written
     into the settings, so the run's saved config and W&B say which tokenizer was used."""
     base = settings.model.name_or_path
-    if base is None or settings.tokenizer.name_or_path is not None:
-        return settings
-    local = Path(base).expanduser()
-    if local.is_dir() and not any((local / name).is_file() for name in BASE_TOKENIZER_FILES):
+    if settings.tokenizer.name_or_path is not None or not brings_its_tokenizer(base):
         return settings
     settings.tokenizer = replace(settings.tokenizer, name_or_path=base)
     return settings
+
+
+def brings_its_tokenizer(base: str | None) -> bool:
+    """Whether ``model.name_or_path`` is a pretrained base with a tokenizer of its own: a hub
+    name, or a directory holding tokenizer files (not a random model bailong built)."""
+    if base is None:
+        return False
+    local = Path(base).expanduser()
+    return not local.is_dir() or any((local / name).is_file() for name in BASE_TOKENIZER_FILES)
 
 
 def value_problems(settings: TrainConfig) -> list[str]:
@@ -103,7 +109,7 @@ def _check_across_stages(cfg: TrainConfig) -> None:
         )
     tok = cfg.tokenizer
     if (
-        cfg.model.name_or_path is not None
+        brings_its_tokenizer(cfg.model.name_or_path)
         and tok.name_or_path is None
         and tok.sample_kind == "extended"
         and cfg.embedding_init.method != "none"

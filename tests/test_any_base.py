@@ -370,7 +370,9 @@ def test_a_vocabulary_padded_to_a_multiple_reloads(tmp_path: Path, pairs) -> Non
 
 
 def test_sample_byte_level_tokenizer_trains_the_default_run(tmp_path: Path) -> None:
-    cfg = train_settings(tmp_path, ["model=tiny_qwen2", "tokenizer=sample_byte_level"])
+    cfg = train_settings(
+        tmp_path, ["model=tiny_qwen2", "tokenizer=sample_byte_level", "embedding_init=none"]
+    )
     tokenizer = build_tokenizer(cfg)
     assert len(tokenizer) == 1001 and tokenizer.bos_token_id is None
     assert tokenizer.pad_token == tokenizer.eos_token == "<|endoftext|>"

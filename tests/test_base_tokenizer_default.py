@@ -1,5 +1,7 @@
 """A pretrained base with no tokenizer named trains with its own tokenizer, never with a sample
-tokenizer trained on the data (whose ids would mean other things to the base's rows)."""
+tokenizer trained on the data (whose ids would mean other things to the base's rows). Such a
+base trains unextended here (``embedding_init=none``): extending it is ``vocab=extended``, and
+the default extended sample tokenizer is refused for it (tests/test_configs.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from bailong import preflight
 from bailong.tokenizer.train import train_sentencepiece
 from tests.helpers import train_settings
 from tests.tokenizer_helpers import english_lines, write
+
+UNEXTENDED = ["embedding_init=none"]
 
 
 def local_base(tmp_path: Path, with_tokenizer: bool) -> Path:
@@ -33,7 +37,7 @@ def local_base(tmp_path: Path, with_tokenizer: bool) -> Path:
 
 def test_a_local_base_brings_its_own_tokenizer(tmp_path: Path) -> None:
     base = local_base(tmp_path, with_tokenizer=True)
-    settings = train_settings(tmp_path, [f"model.name_or_path={base}"])
+    settings = train_settings(tmp_path, [f"model.name_or_path={base}", *UNEXTENDED])
     assert settings.tokenizer.name_or_path == str(base)
 
 
@@ -47,8 +51,12 @@ def test_a_hub_base_uses_its_hub_tokenizer_and_a_named_tokenizer_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(preflight, "source_problems", lambda *args: [])  # no hub here
-    settings = train_settings(tmp_path, ["model=llama2_7b", "trainer=cpu", "optim.name=adamw"])
+    settings = train_settings(
+        tmp_path, ["model=llama2_7b", "trainer=cpu", "optim.name=adamw", *UNEXTENDED]
+    )
     assert settings.tokenizer.name_or_path == "meta-llama/Llama-2-7b-hf"
-    named = train_settings(tmp_path, ["model=llama2_7b", "tokenizer.name_or_path=my/tok"])
+    named = train_settings(
+        tmp_path, ["model=llama2_7b", "tokenizer.name_or_path=my/tok", *UNEXTENDED]
+    )
     assert named.tokenizer.name_or_path == "my/tok"
     assert train_settings(tmp_path).tokenizer.name_or_path is None, "a model built from config"

@@ -46,4 +46,4 @@ def test_keep_and_best_checkpoints_and_the_logged_size(
     assert match, caplog.text
     size_mb = (ckpts / "last.ckpt").stat().st_size / 1e6
     assert abs(int(match.group(1)) - size_mb) <= max(1.0, 0.1 * size_mb), (match[0], size_mb)
-    assert "embedding_init=none: vocabulary not extended" in caplog.text
+    assert "embedding_init=zip_tie: 1000 rows kept, 512 new token rows" in caplog.text

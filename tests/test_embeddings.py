@@ -146,7 +146,9 @@ def test_old_rows_bit_identical_and_padding_rows_initialized(tiny_files, method:
         assert torch.equal(w[: len(before)], before)
         new = w[len(before) :]
         assert torch.isfinite(new).all()
-        if method == "zeros":
+        # token distillation learns input rows only; its output rows are zeros by design
+        zero_output = method == "token_distillation" and module is model.lm_head
+        if method == "zeros" or zero_output:
             assert not new.any()
         else:  # every row, padding included, was written (resize leaves garbage/zeros)
             assert (new.abs().sum(dim=1) > 0).all()
@@ -220,8 +222,8 @@ def test_every_method_is_selectable_from_the_command_line(tmp_path: Path, tiny_f
 
 
 def test_missing_or_bad_settings_name_the_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"embedding_init\.original_tokenizer"):
-        train_settings(tmp_path, ["embedding_init=zip_tie"])
+    with pytest.raises(ConfigError, match=r"embedding_init\.original_tokenizer.*vocab=extended"):
+        train_settings(tmp_path, ["tokenizer=sample_bpe", "embedding_init=zip_tie"])
     with pytest.raises(ConfigError, match=r"embedding_init\.method='fancy'"):
         train_settings(tmp_path, ["embedding_init.method=fancy"])
     with pytest.raises(ConfigError, match=r"embedding_init\.input_weights"):

@@ -52,7 +52,9 @@ def test_every_weight_trains_and_the_saved_model_reloads(tmp_path: Path) -> None
     assert len(AutoTokenizer.from_pretrained(saved)) == len(tokenizer)
 
     # model.name_or_path loads it as the base of a next (e.g. QLoRA) run, 4-bit included
-    next_cfg = train_settings(tmp_path, [f"model.name_or_path={saved}", "lora=r8"])
+    next_cfg = train_settings(  # its rows are trained already: no second extension
+        tmp_path, [f"model.name_or_path={saved}", "lora=r8", "embedding_init=none"]
+    )
     base = load_base_model(next_cfg.model, next_cfg.quantization, len(tokenizer), tmp_path)
     assert base.is_loaded_in_4bit
     assert torch.equal(base.get_input_embeddings().weight, trained.get_input_embeddings().weight)

@@ -100,7 +100,7 @@ def test_only_new_rows_train_on_a_4bit_base(tmp_path: Path, tiny_files) -> None:
 
 def test_new_rows_needs_an_extension(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"lora\.embeddings='new_rows' is invalid.*adds none"):
-        train_settings(tmp_path, ["lora.embeddings=new_rows"])
+        train_settings(tmp_path, ["lora.embeddings=new_rows", "embedding_init=none"])
 
 
 @pytest.mark.slow

@@ -14,8 +14,6 @@ content hash, so the default run is self-contained and repeated runs reuse it.
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,17 +21,14 @@ from pathlib import Path
 import sentencepiece as spm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from bailong.cache_entries import discard, usable_sentencepiece
-from bailong.data.documents import file_format
 from bailong.tokenizer.hf import (
     InexactConversionError,
     conversion_problem,
     hf_tokenizer_from_sentencepiece,
 )
 from bailong.tokenizer.merge import load_model_proto
-from bailong.tokenizer.sample_input import TEXT_FORMATS, sentencepiece_inputs
+from bailong.tokenizer.sample_file import sample_tokenizer_file
 from bailong.tokenizer.sentencepiece_backed import sentencepiece_tokenizer
-from bailong.tokenizer.train import train_sentencepiece
 
 # Text on which a directory's tokenizer.json is checked against its tokenizer.model: whitespace
 # runs and leading spaces (where transformers' own Llama conversion differs), mixed scripts.
@@ -46,36 +41,6 @@ PROBE_LINES = (
     "中華民國臺灣，今天天氣很好。上有所不同的時候進一步",
     "互联网的时候进一步发展",
 )
-
-
-def sample_tokenizer_file(
-    text_files: Sequence[Path], vocab_size: int, cache_dir: Path, text_field: str = "text"
-) -> Path:
-    """Train (once) a small SentencePiece model on ``text_files``; cached by content and size.
-
-    The files are checked, and structured ones reduced to their text field, first
-    (``bailong.tokenizer.sample_input``), so a bad one is named with its line or record
-    instead of failing inside SentencePiece with a message that names no file (or, for a
-    FIFO, hanging).
-    """
-    work_root = cache_dir / "tokenizers"
-    work_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=work_root) as tmp:
-        inputs = sentencepiece_inputs(text_files, text_field, Path(tmp) / "input")
-        digest = hashlib.sha256(str(vocab_size).encode())
-        for path in sorted(text_files):
-            digest.update(path.read_bytes())
-        if any(file_format(Path(p)) not in TEXT_FORMATS for p in text_files):
-            digest.update(text_field.encode())  # what was read from the structured files
-        target = work_root / f"sample-{digest.hexdigest()[:16]}" / "tokenizer.model"
-        if usable_sentencepiece(target):
-            return target
-        if target.exists():
-            discard(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        trained = train_sentencepiece(inputs, Path(tmp) / "tokenizer", vocab_size)
-        trained.replace(target)  # atomic: a concurrent job sees either nothing or the whole file
-    return target
 
 
 def sentencepiece_model_tokenizer(model_path: Path) -> PreTrainedTokenizerBase:

@@ -29,8 +29,8 @@ from bailong.cache_entries import usable_sentencepiece
 from bailong.data.documents import bundled_file
 from bailong.shared_data import shared_path
 from bailong.tokenizer.corpus import line_documents
-from bailong.tokenizer.load import sample_tokenizer_file
 from bailong.tokenizer.sample_extension import extend_with_texts
+from bailong.tokenizer.sample_file import sample_tokenizer_file
 
 LLAMA2_TOKENIZER = "tokenizers/llama2/tokenizer.model"  # under the shared data folder
 STANDIN_VOCAB_SIZE = 1000
