@@ -153,8 +153,9 @@ class CausalLMDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Build missing token stores once, before the ranks open them (Lightning calls this
-        on one process per node, then synchronizes)."""
-        if self.cfg.kind == "pretrain":
+        on one process per node, then synchronizes). The step-0 ``validate`` and ``fit`` each
+        call it: the stores opened by the first call serve the second."""
+        if self.cfg.kind == "pretrain" and self.stores is None:
             self.stores = pretrain_stores(self.cfg, self.tokenizer, self.seed)
 
     def build_split(self, split: str) -> Dataset:
