@@ -47,22 +47,19 @@ def cache_dir(cfg: TrainConfig) -> Path:
 
 def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:
     name = cfg.tokenizer.name_or_path
+    files, cache = resolve_files(cfg.data.files), cache_dir(cfg)
     if name is None and cfg.tokenizer.sample_kind == "byte_level":
-        files = resolve_files(cfg.data.files)
-        name = str(sample_byte_level_dir(files, cfg.tokenizer.sample_vocab_size, cache_dir(cfg)))
+        name = str(sample_byte_level_dir(files, cfg.tokenizer.sample_vocab_size, cache))
     elif name is None and cfg.tokenizer.sample_kind == "extended":
         assert cfg.tokenizer.original is not None, "validated by check_tokenizer"
         original = Path(cfg.tokenizer.original)
-        files = resolve_files(cfg.data.files)
-        name = str(
-            sample_extension_file(original, files, cfg.tokenizer.sample_added, cache_dir(cfg))
-        )
-        log_sample_extension(describe_original(original, cache_dir(cfg)), name)
+        name = str(sample_extension_file(original, files, cfg.tokenizer.sample_added, cache))
+        log_sample_extension(describe_original(original, cache), name)
     return load_tokenizer(
         name,
-        text_files=resolve_files(cfg.data.files),
+        text_files=files,
         sample_vocab_size=cfg.tokenizer.sample_vocab_size,
-        cache_dir=cache_dir(cfg),
+        cache_dir=cache,
         trust_remote_code=cfg.model.trust_remote_code,
         text_field=cfg.data.text_field,
     )
