@@ -5,7 +5,9 @@ init over every row of them (and, since 4.46, samples the new rows from the old 
 covariance unless ``mean_resizing=False``, PR #33325), then copies the old rows: at Llama-2-7B
 shape that random init alone takes seconds per matrix and is thrown away, because the caller
 overwrites every new row (``pad_to_multiple_of`` padding too). So we grow the matrices
-ourselves: allocate, copy the old rows, leave the new ones to the caller. This works on a
+ourselves: allocate, copy the old rows, zero the new ones for the caller to fill (zeros, not
+uninitialized memory: a reloaded base whose new rows an adapter replaces must still hold finite
+numbers when the adapter is disabled). This works on a
 4-bit model (the
 embeddings and head are kept out of quantization by ``llm_int8_skip_modules``) and must run
 before peft wrapping, so the trainable copies peft makes already have the new size.
@@ -47,7 +49,8 @@ def resize_to(model: PreTrainedModel, vocab_size: int, pad_to_multiple_of: int |
 
 
 def grown(weight: torch.nn.Parameter, rows: int) -> torch.nn.Parameter:
-    """``weight`` with ``rows`` rows: the old rows copied bit for bit, the rest uninitialized."""
+    """``weight`` with ``rows`` rows: the old rows copied bit for bit, the rest zeros."""
     new = torch.empty((rows, weight.shape[1]), dtype=weight.dtype, device=weight.device)
     new[: weight.shape[0]] = weight.detach()
+    new[weight.shape[0] :] = 0
     return torch.nn.Parameter(new, requires_grad=weight.requires_grad)
