@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bailong.shared_data import ENV_VAR, shared_path
+from bailong.core.shared_data import ENV_VAR, shared_path
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -44,7 +44,7 @@ def llama2_tokenizer_model() -> Path:
 def trained_lm(tmp_path_factory: pytest.TempPathFactory):
     """(model, tokenizer) of the eval tests' trained run, loaded as bailong-eval loads it
     (tests/eval_fixtures.py trains it once per session); loaded once per test module."""
-    from bailong.model.reload import load_trained
+    from bailong.apps.reload import load_trained
     from tests.eval_fixtures import trained_run
 
     lm = load_trained(trained_run(tmp_path_factory.getbasetemp()))

@@ -19,7 +19,7 @@ from peft import PeftModel
 
 import bailong.training.run as run_module
 from bailong.cli.train import main
-from bailong.model.module import CausalLMModule
+from bailong.training.module import CausalLMModule
 
 
 def record(event: dict[str, Any]) -> None:

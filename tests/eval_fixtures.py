@@ -73,8 +73,8 @@ def extended_run(base_temp: Path, new_tokens: list[str], quantized: bool) -> tup
 
     from bailong.model.load import load_base_model
     from bailong.model.lora import wrap_with_lora
-    from bailong.model.run_record import write_run_record
     from bailong.training.run import cache_dir
+    from bailong.training.run_record import write_run_record
     from tests.helpers import train_settings
 
     source = trained_run(base_temp)

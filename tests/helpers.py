@@ -10,9 +10,9 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from bailong.conf_dir import conf_dir
-from bailong.config import validate_train_config
+from bailong.cli.conf_dir import conf_dir
 from bailong.training.config import TrainConfig
+from bailong.training.validate import validate_train_config
 
 CONF = Path(conf_dir())
 

@@ -17,7 +17,8 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "bailong"
 
 
 def module_name(path: Path, root: Path = PACKAGE_DIR) -> str:
-    """``bailong/eval/run.py`` → ``bailong.eval.run``; a package's ``__init__.py`` → its name."""
+    """``bailong/apps/eval_run.py`` → ``bailong.apps.eval_run``; a package's ``__init__.py`` → its
+    name."""
     parts = [root.name, *path.relative_to(root).with_suffix("").parts]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 

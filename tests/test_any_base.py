@@ -20,7 +20,9 @@ from rich.console import Console
 from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bailong.config_checks import ConfigError
+from bailong.apps.export import export_run
+from bailong.apps.reload import load_trained
+from bailong.core.checks import ConfigError
 from bailong.data.documents import bundled_file
 from bailong.embeddings.combine import combine_rows
 from bailong.embeddings.config import EmbeddingInitConfig
@@ -28,9 +30,7 @@ from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.original import new_token_pieces
 from bailong.model.architecture import describe
 from bailong.model.config import EmbeddingMode
-from bailong.model.export import export_run
 from bailong.model.load import load_base_model
-from bailong.model.reload import load_trained
 from bailong.tokenizer.byte_level import append_merges, token_bytes
 from bailong.tokenizer.byte_level_extend import extend_byte_level
 from bailong.tokenizer.extend import extend_tokenizer

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bailong.cli.data import main as data_main
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 from bailong.data.config import BadRecordPolicy, SourceConfig
 from bailong.data.documents import DataFileError
 from tests.helpers import cache_root, train_settings

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bailong import preflight
 from bailong.tokenizer.train import train_sentencepiece
+from bailong.training import preflight
 from tests.helpers import train_settings
 from tests.tokenizer_helpers import english_lines, write
 

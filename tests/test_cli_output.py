@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bailong.cli.outputs import outputs_line, to_job_log
-from bailong.known_noise import silence_known_noise
+from bailong.core.known_noise import silence_known_noise
 from tests.eval_fixtures import trained_run, write_corpus
 
 REPO = Path(__file__).resolve().parents[1]

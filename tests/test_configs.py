@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bailong import preflight
-from bailong.conf_dir import SHARED_NOT_FOUND
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
+from bailong.core.shared_data import ENV_VAR, SHARED_NOT_FOUND, shared_data_dir
 from bailong.model.architecture import Architecture
 from bailong.model.config import EmbeddingMode
 from bailong.model.load import bnb_config
 from bailong.model.lora import peft_config
-from bailong.shared_data import ENV_VAR, shared_data_dir
+from bailong.training import preflight
 from tests.helpers import CONF, cache_root, compose_train, group_options, train_settings
 
 # Groups whose every option must validate on a CPU-only machine.

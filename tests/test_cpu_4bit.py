@@ -12,8 +12,8 @@ import pytest
 import torch
 from bitsandbytes.nn import Linear4bit
 
-from bailong.config_checks import ConfigError
-from bailong.embeddings.probe_config import validate_probe_config
+from bailong.apps.probe_config import validate_probe_config
+from bailong.core.checks import ConfigError
 from bailong.training.run import build_model, build_tokenizer
 from tests.helpers import compose_app, train_settings
 

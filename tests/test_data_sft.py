@@ -9,10 +9,10 @@ import pytest
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from bailong.apps.data_report import show_loss_mask
 from bailong.data.chat import BadConversation, encode_conversation
 from bailong.data.crosslingual import translation_conversations
 from bailong.data.pack import IGNORE_INDEX, pack_examples
-from bailong.data.report import show_loss_mask
 from bailong.data.sft import pad_collate, sft_examples
 from bailong.training.run import RunContext, train
 from tests.data_fixtures import attention_check_model, tokenizer

@@ -29,9 +29,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.utilities import rank_zero_only
 
-from bailong.config_checks import ConfigError
+from bailong.core.atomic_dir import TMP_SUFFIX
+from bailong.core.checks import ConfigError
 from bailong.data.build import build_datamodule
-from bailong.training.atomic_dir import TMP_SUFFIX
 from bailong.training.global_batch import global_batch
 from bailong.training.loggers import build_csv_logger
 from bailong.training.run import build_tokenizer
@@ -148,7 +148,7 @@ def test_tokens_seen_counts_every_rank_once_and_matches_the_global_batch(full_ru
 
 def written_dir(path: str) -> str:
     """The directory a write lands in: an atomic write's temporary sibling
-    ``.<name>.<random>.tmp`` becomes ``<name>`` (bailong.training.atomic_dir)."""
+    ``.<name>.<random>.tmp`` becomes ``<name>`` (bailong.core.atomic_dir)."""
     match = re.fullmatch(r"\.(.+)\.[^.]+" + re.escape(TMP_SUFFIX), Path(path).name)
     return str(Path(path).with_name(match.group(1))) if match else path
 

@@ -11,13 +11,13 @@ import pytest
 import torch
 from sentencepiece import SentencePieceProcessor
 
-from bailong.config_checks import ConfigError
-from bailong.embeddings.adapter import load_extended_adapter, save_embedding_layers
+from bailong.core.checks import ConfigError
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.pieces import load_model_proto
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.model.config import EmbeddingMode
+from bailong.model.embedding_layers import load_extended_adapter, save_embedding_layers
 from bailong.model.load import load_base_model
 from bailong.tokenizer.config import MergeMode
 from bailong.tokenizer.load import load_tokenizer

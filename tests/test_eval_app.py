@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig
 
-from bailong.config_checks import ConfigError
+from bailong.apps.eval_run import RESULTS_FILE, evaluate
+from bailong.core.checks import ConfigError
 from bailong.eval.config import validate_eval_config
 from bailong.eval.harness import PROGRESS_FILE
 from bailong.eval.judge import JudgeError
-from bailong.eval.run import RESULTS_FILE, evaluate
 from tests.eval_fixtures import EN, ZH, trained_run
 from tests.helpers import compose_app, group_options
 from tests.test_eval_judge import client_for, server  # noqa: F401 - the local judge fixture

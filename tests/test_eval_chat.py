@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
+from bailong.apps.reload import load_trained
 from bailong.cli.chat import main as chat_main
 from bailong.eval.chat import ASSISTANT_PROMPT, USER_PROMPT, chat_loop
 from bailong.eval.generate import GenerationSettings, llama2_prompt_ids
-from bailong.model.reload import load_trained
 from tests.eval_fixtures import trained_run
 
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from bailong.apps.export import export_run
+from bailong.apps.reload import load_trained
 from bailong.cli.export import main as export_main
-from bailong.model.export import export_run
-from bailong.model.reload import load_trained
-from bailong.model.run_record import RUN_RECORD
+from bailong.training.run_record import RUN_RECORD
 from tests.eval_fixtures import extended_run, trained_run
 
 PROMPT = "臺灣夜市的珍珠奶茶 and the quick brown fox"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from bailong.apps.reload import load_trained
 from bailong.eval.harness import (
     CACHE_STEM,
     PROGRESS_FILE,
@@ -19,7 +20,6 @@ from bailong.eval.harness import (
     run_subjects,
 )
 from bailong.eval.mc_formats import LETTERS, MCRecord
-from bailong.model.reload import load_trained
 from tests.conftest import require_shared
 from tests.eval_fixtures import EN, ZH
 

@@ -14,10 +14,10 @@ from peft import PeftModel
 from safetensors.torch import load_file
 
 import bailong.training.run as run_module
-from bailong.model.module import CausalLMModule, NonFiniteWeightsError
-from bailong.model.reload import RunRecord
-from bailong.run_files import FAILED_MARKER
+from bailong.apps.reload import RunRecord
+from bailong.core.run_files import FAILED_MARKER
 from bailong.training.callbacks import build_callbacks
+from bailong.training.module import CausalLMModule, NonFiniteWeightsError
 from bailong.training.run import RunContext, train
 from bailong.training.sigterm import EXIT_STATUS, Terminated
 from bailong.training.task import run_task

@@ -16,9 +16,9 @@ import pytest
 import torch
 
 import bailong.training.run as run_module
-from bailong.model.module import CausalLMModule, NonFiniteLossError
 from bailong.training import checkpoint_io
 from bailong.training.checkpoint_io import CheckpointWriteError, atomic_torch_save
+from bailong.training.module import CausalLMModule, NonFiniteLossError
 from bailong.training.run import RunContext, train
 from tests.helpers import cache_root, train_process, train_settings
 from tests.test_train import FAST, column, read_metrics
@@ -153,7 +153,7 @@ def test_non_finite_loss_skip_counts_logs_and_continues(
 ) -> None:
     monkeypatch.setattr(run_module, "CausalLMModule", PoisonedModule)
     cfg = train_settings(tmp_path, [*NAN_RUN, "optim.on_nonfinite_loss=skip"])
-    with caplog.at_level("WARNING", logger="bailong.model.module"):
+    with caplog.at_level("WARNING", logger="bailong.training.module"):
         train(cfg, RunContext(output_dir=tmp_path))
     assert "training loss is nan at global step 2 (batch 2): batch skipped, 1 so far" in caplog.text
     rows = read_metrics(tmp_path)

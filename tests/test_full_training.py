@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 from bailong.model.load import load_base_model
 from bailong.training.run import FULL_MODEL_DIR, RunContext, build_model, build_tokenizer, train
 from tests.helpers import cache_root, train_settings

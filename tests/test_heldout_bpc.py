@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 from bailong.data.sources import SourceStats, configured_sources, documents
 from bailong.eval.perplexity import TextScore, score_documents
 from bailong.training.heldout_bpc import heldout_texts

@@ -15,13 +15,13 @@ import pytest
 import torch
 from omegaconf import open_dict
 
-from bailong.config_checks import ConfigError
+from bailong.apps.probe_config import validate_probe_config
+from bailong.core.checks import ConfigError
 from bailong.embeddings.combine import combine_rows
 from bailong.embeddings.config import DistillConfig, EmbeddingInitConfig, FitTextConfig
 from bailong.embeddings.distill import objective
 from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.original import new_token_pieces
-from bailong.embeddings.probe_config import validate_probe_config
 from bailong.embeddings.progress import fit_progress
 from bailong.embeddings.snippets import collect_snippets, fitting_documents
 from bailong.model.config import ModelConfig, QuantizationConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 from bailong.model.fused_kernels import apply_liger
 from bailong.training.run import build_model, build_tokenizer
 from tests.helpers import train_settings

@@ -12,10 +12,10 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
-from bailong.config_checks import ConfigError
-from bailong.model.export import export_run
+from bailong.apps.export import export_run
+from bailong.apps.reload import load_trained
+from bailong.core.checks import ConfigError
 from bailong.model.load import load_base_model
-from bailong.model.reload import load_trained
 from bailong.tokenizer.load import load_tokenizer
 from bailong.training.run import RunContext, build_model, cache_dir, train
 from tests.embedding_fixtures import english_sentencepiece, extended

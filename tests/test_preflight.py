@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bailong import preflight
-from bailong.config_checks import ConfigError
-from bailong.preflight import cuda_available, hub_lookup, looks_local, source_problems
+from bailong.core.checks import ConfigError
+from bailong.training import preflight
+from bailong.training.preflight import cuda_available, hub_lookup, looks_local, source_problems
 from tests.helpers import train_settings
 
 no_gpu = pytest.mark.skipif(cuda_available(), reason="checks what a machine without a GPU says")

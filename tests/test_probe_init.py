@@ -11,10 +11,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from rich.console import Console
 
-from bailong.config_checks import ConfigError
-from bailong.embeddings.probe import ORIGINAL
-from bailong.embeddings.probe_config import probe_arms, validate_probe_config
-from bailong.embeddings.probe_run import (
+from bailong.apps.probe import ORIGINAL
+from bailong.apps.probe_config import probe_arms, validate_probe_config
+from bailong.apps.probe_run import (
     print_table,
     run_probe,
     split_documents,
@@ -22,6 +21,7 @@ from bailong.embeddings.probe_run import (
     warm_up,
     write_json,
 )
+from bailong.core.checks import ConfigError
 from bailong.model.load import load_base_model
 from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.merge import (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lightning.pytorch.callbacks import TQDMProgressBar
 
-from bailong.progress import LineProgress, progress
+from bailong.core.progress import LineProgress, progress
 from bailong.training.callbacks import build_callbacks
 from bailong.training.config import CallbacksConfig
 from bailong.training.line_progress_bar import LineProgressBar

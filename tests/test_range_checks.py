@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 from bailong.training.run import RunContext, train
 from tests.helpers import train_settings
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bailong.shared_data import shared_data_dir
+from bailong.core.shared_data import shared_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

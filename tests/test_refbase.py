@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 import torch
 
+from bailong.apps.probe import ORIGINAL
+from bailong.apps.probe_config import probe_arms, validate_probe_config
+from bailong.apps.probe_run import run_probe
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
-from bailong.embeddings.probe import ORIGINAL
-from bailong.embeddings.probe_config import probe_arms, validate_probe_config
-from bailong.embeddings.probe_run import run_probe
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.eval.perplexity import score_documents
 from bailong.model.config import ModelConfig, QuantizationConfig

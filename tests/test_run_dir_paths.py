@@ -10,9 +10,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
 from bailong.cli.train import main as train_main
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
+from bailong.core.safe_paths import plain_name
 from bailong.eval.config import validate_eval_config
-from bailong.training.safe_paths import plain_name
 from tests.helpers import CONF, cache_root, compose_app
 
 

@@ -13,14 +13,14 @@ import pytest
 from bailong.cli.early_checks import secret_override_keys
 from bailong.cli.eval import main as eval_main
 from bailong.cli.train import main as train_main
-from bailong.model.run_record import write_run_record
-from bailong.training.redact import (
+from bailong.core.redact import (
     holds_secret,
     looks_secret,
     redact,
     redact_text,
     secret_values,
 )
+from bailong.training.run_record import write_run_record
 from bailong.training.task import run_task
 from tests.helpers import cache_root, train_settings
 

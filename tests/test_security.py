@@ -16,12 +16,12 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import bailong
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
+from bailong.core.redact import REDACTED, redact
+from bailong.core.safe_paths import inside_output_dir
 from bailong.model.load import load_base_model, materialize_random_model
 from bailong.training.checkpoint_io import AtomicCheckpointIO, CheckpointReadError
-from bailong.training.redact import REDACTED, redact
 from bailong.training.run import RunContext, build_tokenizer, cache_dir, train
-from bailong.training.safe_paths import inside_output_dir
 from tests.helpers import cache_root, train_settings
 from tests.test_train import FAST
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 
+from bailong.core.shared_data import ENV_VAR
 from bailong.data.documents import bundled_files
-from bailong.shared_data import ENV_VAR
 from bailong.tokenizer.merge import contains_cjk, load_model_proto
 from bailong.tokenizer.standin import (
     STANDIN_VOCAB_SIZE,

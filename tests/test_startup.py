@@ -86,7 +86,7 @@ def test_precision_names_match_lightning() -> None:
 
     from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
 
-    from bailong.train_checks import PRECISIONS
+    from bailong.training.range_checks import PRECISIONS
 
     names = {
         str(v) for literal in typing.get_args(_PRECISION_INPUT) for v in typing.get_args(literal)

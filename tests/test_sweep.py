@@ -13,7 +13,7 @@ import pandas as pd
 
 from bailong.analysis.runs import find_jobs
 from bailong.cli.compare import main as compare_main
-from bailong.shared_data import ENV_VAR, shared_data_dir
+from bailong.core.shared_data import ENV_VAR, shared_data_dir
 from tests.conftest import require_shared
 
 TINY = [

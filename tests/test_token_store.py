@@ -240,7 +240,7 @@ def test_sigkill_mid_epoch_on_a_store_backed_mix_resumes_bit_exactly(tmp_path: P
     ],
 )
 def test_bad_store_settings_are_named(tmp_path: Path, override: str, message: str) -> None:
-    from bailong.config_checks import ConfigError
+    from bailong.core.checks import ConfigError
     from tests.helpers import train_settings
 
     with pytest.raises(ConfigError, match=message):

@@ -11,7 +11,7 @@ import sentencepiece as spm
 from omegaconf import DictConfig
 from transformers import AutoTokenizer
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 from bailong.tokenizer.extend import extend_tokenizer
 from bailong.tokenizer.extend_config import validate_extend_tokenizer_config
 from bailong.tokenizer.load import load_tokenizer

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from transformers import AutoModelForCausalLM
 
+from bailong.apps.reload import load_trained
 from bailong.cli.chat import main as chat_main
 from bailong.cli.export import main as export_main
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 from bailong.model.load import materialize_random_model
-from bailong.model.reload import load_trained
-from bailong.model.run_record import RUN_RECORD
+from bailong.training.run_record import RUN_RECORD
 from tests.eval_fixtures import trained_run
 from tests.helpers import cache_root
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 from bailong.model.load import materialize_random_model
 from bailong.training.run import build_model, build_tokenizer
 from tests.helpers import cache_root, train_settings

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from bailong.run_files import METRICS_CSV
+from bailong.core.run_files import METRICS_CSV
 from experiments.zip_tie_refbase.sweep_summary import REFBASE
 from experiments.zip_tie_tiny.study import ORIGINAL, summarize
 from tests.conftest import require_shared

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from bailong.analysis.wandb_offline import offline_run_file, read_history
-from bailong.run_files import FAILED_MARKER, METRICS_CSV
+from bailong.core.run_files import FAILED_MARKER, METRICS_CSV
 
 
 @dataclass

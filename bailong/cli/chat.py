@@ -13,8 +13,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from bailong.core.known_noise import silence_known_noise
 from bailong.data.config import CHAT_TEMPLATES
-from bailong.known_noise import silence_known_noise
 from bailong.model.config import DTYPES
 
 
@@ -45,9 +45,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.apps.reload import load_trained
     from bailong.eval.chat import chat_loop  # torch, transformers, peft: seconds
     from bailong.eval.generate import GenerationSettings
-    from bailong.model.reload import load_trained
 
     quantize = False if args.no_quantize else None
     lm = load_trained(

@@ -22,10 +22,10 @@ from omegaconf import open_dict
 from rich.console import Console
 from rich.table import Table
 
-from bailong.conf_dir import conf_dir
-from bailong.config import validate_train_config
-from bailong.config_checks import ConfigError
-from bailong.known_noise import silence_known_noise
+from bailong.cli.conf_dir import conf_dir
+from bailong.core.checks import ConfigError
+from bailong.core.known_noise import silence_known_noise
+from bailong.training.validate import validate_train_config
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -57,8 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:  # one line, as the Hydra apps print it
         raise SystemExit(f"bailong-data: config error: {err}") from None
     silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.apps.data_report import (  # transformers: seconds
+        show_loss_mask,
+        store_rows,
+        summarize,
+    )
     from bailong.data.clean import printable
-    from bailong.data.report import show_loss_mask, store_rows, summarize  # transformers: seconds
     from bailong.training.run import build_tokenizer
 
     tokenizer = build_tokenizer(settings)

@@ -15,7 +15,7 @@ with overrides" log line after a job fails. Scrubbing those files afterwards mis
 them, so the apps check ``sys.argv`` first: an override whose key looks like a credential
 (``+paths.hfToken=...``, ``hydra.job.env_set.WANDB_API_KEY=...``, a ``{authToken: ...}``
 value), or whose value has a secret's shape (``judge.base_url=http://user:PASS@host/v1``, a
-``hf_…`` token; ``bailong.training.redact``), stops the app with exit status 2 and a message
+``hf_…`` token; ``bailong.core.redact``), stops the app with exit status 2 and a message
 that names the key, not the value.
 """
 
@@ -30,10 +30,10 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 
-from bailong.conf_dir import conf_dir
-from bailong.config_checks import ConfigError
-from bailong.training.redact import looks_secret, secret_shaped, secret_values
-from bailong.training.safe_paths import plain_name
+from bailong.cli.conf_dir import conf_dir
+from bailong.core.checks import ConfigError
+from bailong.core.redact import looks_secret, secret_shaped, secret_values
+from bailong.core.safe_paths import plain_name
 
 
 def secret_override_keys(overrides: Sequence[str]) -> list[str]:

@@ -18,12 +18,12 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from bailong.cli.conf_dir import conf_dir
 from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs, to_job_log
-from bailong.conf_dir import conf_dir
+from bailong.core.known_noise import silence_known_noise
 from bailong.eval.config import validate_eval_config
-from bailong.known_noise import silence_known_noise
 from bailong.training.task import run_task
 
 PROG = "bailong-eval"
@@ -47,7 +47,7 @@ def hydra_main(cfg: DictConfig) -> None:
         # inside run_task, which first scrubs secrets from the configs Hydra saved
         settings = validate_eval_config(cfg)
         silence_known_noise()  # before the imports: some libraries warn at import
-        from bailong.eval.run import evaluate  # torch, transformers, peft: seconds
+        from bailong.apps.eval_run import evaluate  # torch, transformers, peft: seconds
 
         return evaluate(settings, output_dir)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bailong.cli.outputs import report_outputs
-from bailong.known_noise import silence_known_noise
+from bailong.core.known_noise import silence_known_noise
 from bailong.model.config import DTYPES, EXPORT_BASES
 
 
@@ -44,7 +44,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     silence_known_noise()  # before the imports: some libraries warn at import
-    from bailong.model.export import export_run  # torch, transformers, peft: seconds
+    from bailong.apps.export import export_run  # torch, transformers, peft: seconds
 
     out = Path(
         export_run(

@@ -15,10 +15,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from bailong.cli.conf_dir import conf_dir
 from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs
-from bailong.conf_dir import conf_dir
 from bailong.tokenizer.extend_config import validate_extend_tokenizer_config
 
 PROG = "bailong-extend-tokenizer"

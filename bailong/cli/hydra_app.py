@@ -22,8 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from bailong.conf_dir import conf_dir
-from bailong.config_checks import ConfigError
+from bailong.cli.conf_dir import conf_dir
+from bailong.core.checks import ConfigError
 
 HELP_FLAGS = ("-h", "--help")
 CONFIG_ERROR_STATUS = 2

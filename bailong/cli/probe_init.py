@@ -15,12 +15,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from bailong.apps.probe_config import validate_probe_config
+from bailong.cli.conf_dir import conf_dir
 from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs
-from bailong.conf_dir import conf_dir
-from bailong.embeddings.probe_config import validate_probe_config
-from bailong.known_noise import silence_known_noise
+from bailong.core.known_noise import silence_known_noise
 
 PROG = "bailong-probe-init"
 
@@ -31,7 +31,7 @@ def hydra_main(cfg: DictConfig) -> None:
     with one_line_config_errors(PROG):
         settings = validate_probe_config(cfg)
     silence_known_noise()  # before the imports: some libraries warn at import
-    from bailong.embeddings.probe_run import print_table, run_probe, write_json  # torch: seconds
+    from bailong.apps.probe_run import print_table, run_probe, write_json  # torch: seconds
 
     rows = run_probe(settings)
     print_table(rows)

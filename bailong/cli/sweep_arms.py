@@ -4,7 +4,8 @@
 scale) and fail each ``lora.r=0`` job in its own directory, one at a time. Here the sweep is
 split into its arms as Hydra's basic sweeper splits it (the command line's sweeps and an
 experiment's ``hydra.sweeper.params``), each arm's config is composed by Hydra's own loader as
-its job's will be, and its values are checked (``bailong.config.value_problems``: schema, every
+its job's will be, and its values are checked (``bailong.training.validate.value_problems``:
+schema, every
 stage's checks, the ranges; not the machine or hub lookups, which every job still does). The
 bad arms are all named at once, with exit status 2, before Hydra writes anything. It costs a
 fraction of a second an arm. Sweeps the basic sweeper does not enumerate (Optuna's
@@ -30,10 +31,10 @@ from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import open_dict
 
+from bailong.cli.conf_dir import conf_dir
 from bailong.cli.early_checks import given_config_dirs
-from bailong.conf_dir import conf_dir
-from bailong.config import to_schema, value_problems
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
+from bailong.training.validate import to_schema, value_problems
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 BASIC_SWEEPER = f"{BasicSweeper.__module__}.{BasicSweeper.__name__}"

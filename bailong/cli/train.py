@@ -13,14 +13,14 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from bailong.cli.conf_dir import conf_dir
 from bailong.cli.early_checks import check_command_line
 from bailong.cli.hydra_app import answer_help, one_line_config_errors
 from bailong.cli.outputs import report_outputs
 from bailong.cli.sweep_arms import check_sweep_arms
-from bailong.conf_dir import conf_dir
-from bailong.config import validate_train_config
-from bailong.known_noise import route_lightning_logs_through_root, silence_known_noise
+from bailong.core.known_noise import route_lightning_logs_through_root, silence_known_noise
 from bailong.training.task import hydra_context, optimized_metric, run_task
+from bailong.training.validate import validate_train_config
 
 PROG = "bailong-train"
 TRAIN_OUTPUTS = (

@@ -1,7 +1,7 @@
 """Settings of the data stage: sources and their mix, cleaning, chat rendering, blocks, batches.
 
 ``check_data`` names every bad value by its full key (``data.sources[2].weight``) before any
-file is read; the train door (``bailong.config``) calls it.
+file is read; the train door (``bailong.training.validate``) calls it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from bailong.config_checks import check_choice, fail
+from bailong.core.checks import check_choice, fail
 
 
 class BadRecordPolicy(str, Enum):

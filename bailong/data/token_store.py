@@ -20,7 +20,7 @@ A store is built in a hidden sibling folder and renamed into place, so no reader
 one; concurrent builders (ranks of several nodes) each finish and the first rename wins. A
 store that fails its check (unreadable meta, missing or truncated Arrow file, counts that
 disagree) is discarded with a warning naming it and rebuilt (the pattern of
-:mod:`bailong.cache_entries`). When a run asks for more training tokens than a store built up
+:mod:`bailong.core.cache_entries`). When a run asks for more training tokens than a store built up
 to a limit holds, it is rebuilt further.
 """
 
@@ -45,7 +45,7 @@ from datasets import Features, List, Value
 from datasets.arrow_writer import ArrowWriter
 from transformers import PreTrainedTokenizerBase
 
-from bailong.cache_entries import discard
+from bailong.core.cache_entries import discard
 from bailong.data.config import DataConfig
 from bailong.data.sources import Source, SourceStats, documents, in_validation
 from bailong.data.store_tokenize import encoded_batches, token_dtype

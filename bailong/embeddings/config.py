@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bailong.config_checks import check_choice, fail
+from bailong.core.checks import check_choice, fail
 from bailong.embeddings.method_names import INIT_METHOD_NAMES
 
 # What an original tokenizer directory may hold (bailong/embeddings/original.py reads either).

@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from bailong.data.heldout import read_heldout
 from bailong.embeddings.config import FitTextConfig
-from bailong.eval.perplexity import read_heldout
 
 
 @dataclass(frozen=True)

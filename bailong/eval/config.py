@@ -11,12 +11,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from bailong.conf_dir import SHARED_NOT_FOUND
-from bailong.config_checks import check_choice, fail, merge_schema
+from bailong.core.checks import check_choice, fail, merge_schema
+from bailong.core.safe_paths import stays_inside
+from bailong.core.shared_data import SHARED_NOT_FOUND
 from bailong.data.config import CHAT_TEMPLATES
 from bailong.eval.mc_formats import FieldMap
 from bailong.model.config import DTYPES
-from bailong.training.safe_paths import stays_inside
 
 EVAL_KINDS = ("perplexity", "multiple_choice", "generation")
 MC_FORMATS = ("tmmlu", "auto", "json", "jsonl", "csv")  # auto: by the file's suffix

@@ -12,7 +12,6 @@ context (it was the last prediction target of the previous window).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedTokenizerBase
 
-from bailong.progress import progress
+from bailong.core.progress import progress
+from bailong.data.heldout import read_heldout
 
 
 def bits_per_character(total_nll_nats: float, n_chars: int) -> float:
@@ -125,28 +125,6 @@ def score_documents(
     if pending:
         score_batch(pending)
     return score
-
-
-def read_heldout(path: Path, text_field: str = "text", max_chars: int | None = None) -> list[str]:
-    """Documents of a held-out file (``.txt``: blank-line paragraphs; ``.jsonl``: a text
-    field), cut to ``max_chars`` characters in total so evaluation time stays bounded."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such held-out text file")
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
-        docs = [str(json.loads(line)[text_field]) for line in text.splitlines() if line.strip()]
-    else:
-        docs = text.split("\n\n")
-    out, budget = [], max_chars if max_chars is not None else math.inf
-    for doc in (d.strip() for d in docs):
-        if not doc or budget <= 0:
-            continue
-        doc = doc[: int(min(budget, len(doc)))]
-        budget -= len(doc)
-        out.append(doc)
-    if not out:
-        raise ValueError(f"{path}: no text to score")
-    return out
 
 
 def perplexity_by_language(

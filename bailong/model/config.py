@@ -1,6 +1,7 @@
 """Settings of the model stage: which base to load, how to quantize it, how LoRA wraps it.
 
-Checked by ``check_model_settings`` (called by the train door, ``bailong.config``); the probe
+Checked by ``check_model_settings`` (called by the train door, ``bailong.training.validate``); the
+probe
 reuses ``ModelConfig``/``QuantizationConfig`` and the two file-reading checks. Heavy modules
 (transformers, bitsandbytes) are imported inside the checks that need them, so a config error
 costs no model-library start-up.
@@ -14,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from bailong.config_checks import check_choice, fail
+from bailong.core.checks import check_choice, fail
 
 DTYPES = ("float32", "bfloat16", "float16")
 # transformers' own attention code; any other value names a kernel repository on the hub,

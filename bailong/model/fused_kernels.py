@@ -12,7 +12,8 @@ when labels are given). With ``lora.embeddings=new_rows`` peft's ``lm_head.weigh
 merged matrix (old rows + trainable new rows), with ``full`` the trainable copy, so both
 train as without the kernels; ``lora`` on the head is refused (the fused loss would read the
 base weight and skip the head's LoRA). CPU runs never import it: the switch is off by default,
-refused without CUDA (``bailong.preflight``), and apps that reload a run for eval/chat/export
+refused without CUDA (``bailong.training.preflight``), and apps that reload a run for
+eval/chat/export
 leave it off.
 """
 

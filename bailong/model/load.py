@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig, PreTrainedModel
 
-from bailong.cache_entries import discard, usable_model_dir
+from bailong.core.cache_entries import discard, usable_model_dir
 from bailong.model.architecture import DEFAULT_MODEL_TYPE, random_model
 from bailong.model.config import ModelConfig, QuantizationConfig
 from bailong.model.cpu_4bit import use_portable_4bit_kernel

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from bailong.config_checks import check_choice, fail
+from bailong.core.checks import check_choice, fail
 
 SAMPLE_TOKENIZER_KINDS = ("sentencepiece", "byte_level", "extended")
 MIN_BYTE_FALLBACK_PIECES = 300  # 256 bytes and 3 specials, and some room for real pieces

@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bailong.progress import stage
+from bailong.core.progress import stage
 from bailong.tokenizer.byte_level_extend import extend_byte_level, takes_byte_level_path
 from bailong.tokenizer.corpus import (
     line_documents,

@@ -9,9 +9,9 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from bailong.config_checks import check_choice, fail, merge_schema
+from bailong.core.checks import check_choice, fail, merge_schema
+from bailong.core.shared_data import ENV_VAR, shared_path
 from bailong.data.config import OPENCC_CONFIGS
-from bailong.shared_data import ENV_VAR, shared_path
 from bailong.tokenizer.config import MIN_BYTE_FALLBACK_PIECES, MergeMode, ScorePolicy
 from bailong.tokenizer.files import is_sentencepiece
 

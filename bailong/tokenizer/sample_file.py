@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bailong.cache_entries import discard, usable_sentencepiece
+from bailong.core.cache_entries import discard, usable_sentencepiece
 from bailong.data.documents import file_format
 from bailong.tokenizer.sample_input import TEXT_FORMATS, sentencepiece_inputs
 from bailong.tokenizer.train import train_sentencepiece

@@ -25,9 +25,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bailong.cache_entries import usable_sentencepiece
+from bailong.core.cache_entries import usable_sentencepiece
+from bailong.core.shared_data import shared_path
 from bailong.data.documents import bundled_file
-from bailong.shared_data import shared_path
 from bailong.tokenizer.corpus import line_documents
 from bailong.tokenizer.sample_extension import extend_with_texts
 from bailong.tokenizer.sample_file import sample_tokenizer_file

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import Callback, RichProgressBar, TQDMProgressBar
 
-from bailong.progress import on_terminal
+from bailong.core.progress import on_terminal
 from bailong.training.config import CallbacksConfig
 from bailong.training.heldout_bpc import HeldoutBpcCallback
 from bailong.training.line_progress_bar import LineProgressBar

@@ -2,7 +2,8 @@
 config, which composes every stage's settings into the one schema ``bailong-train`` reads.
 
 Each stage owns its part (``bailong/<stage>/config.py``); this module adds what only a
-training run has. ``bailong.config.validate_train_config`` is the door that checks them all.
+training run has. ``bailong.training.validate.validate_train_config`` is the door that checks them
+all.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from bailong.config_checks import check_choice, fail
+from bailong.core.checks import check_choice, fail
+from bailong.core.safe_paths import stays_inside
 from bailong.data.config import DataConfig
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.model.config import LoraConfig, ModelConfig, QuantizationConfig
 from bailong.tokenizer.config import TokenizerConfig
-from bailong.training.safe_paths import stays_inside
 
 
 class Schedule(str, Enum):

@@ -1,7 +1,7 @@
 """Lightning's progress as plain log lines, for runs whose output goes to a file.
 
 Lightning's tqdm bar redraws with carriage returns: in a redirected log that is one line
-thousands of bar states long. This bar writes ``bailong.progress.LineProgress`` lines
+thousands of bar states long. This bar writes ``bailong.core.progress.LineProgress`` lines
 instead (``callbacks.progress_bar=lines``; ``auto``, the default, picks it off a terminal).
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from lightning.pytorch.callbacks import ProgressBar
 
-from bailong.progress import EVERY_S, LineProgress, log
+from bailong.core.progress import EVERY_S, LineProgress, log
 
 
 class LineProgressBar(ProgressBar):

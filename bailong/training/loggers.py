@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from bailong.training.redact import redact
-from bailong.training.safe_paths import inside_output_dir
+from bailong.core.redact import redact
+from bailong.core.safe_paths import inside_output_dir
 
 log = logging.getLogger(__name__)
 DEFAULT_WANDB_URL = "https://api.wandb.ai"

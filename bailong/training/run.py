@@ -15,27 +15,27 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from peft import PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from bailong.config_checks import ConfigError
+from bailong.core.atomic_dir import atomic_directory, remove_partial_directories
+from bailong.core.checks import ConfigError
+from bailong.core.run_context import RunContext
+from bailong.core.run_files import ADAPTER_DIR
 from bailong.data.build import build_datamodule
 from bailong.data.documents import resolve_files
-from bailong.embeddings.adapter import save_embedding_layers
 from bailong.embeddings.extend import base_vocab_size, extend_embeddings
+from bailong.model.embedding_layers import save_embedding_layers
 from bailong.model.load import load_base_model
 from bailong.model.lora import train_all_weights, wrap_with_lora
-from bailong.model.module import CausalLMModule
-from bailong.model.reload import ADAPTER_DIR
-from bailong.model.run_record import write_run_record
 from bailong.tokenizer.byte_level import sample_byte_level_dir
 from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.standin import describe_original, sample_extension_file
-from bailong.training.atomic_dir import atomic_directory, remove_partial_directories
 from bailong.training.callbacks import build_callbacks, checkpoint_dir
 from bailong.training.checkpoint_io import AtomicCheckpointIO, remove_partial_writes
 from bailong.training.config import TrainConfig
-from bailong.training.context import RunContext
 from bailong.training.global_batch import log_global_batch
 from bailong.training.loggers import build_loggers
+from bailong.training.module import CausalLMModule
 from bailong.training.run_log import log_checkpoint_plan, log_sample_extension, log_vocabulary
+from bailong.training.run_record import write_run_record
 from bailong.training.sigterm import CheckpointOnSigterm, Terminated, sigterm_deferred
 
 FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the trained model
@@ -172,7 +172,7 @@ def save_trained(
         embeddings = save_embedding_layers(cfg.embedding_init, cfg.lora.embeddings)
         model.save_pretrained(str(tmp), save_embedding_layers=embeddings)
         tokenizer.save_pretrained(str(tmp))
-        # what bailong-eval/-chat/-export need to rebuild the same base (bailong.model.reload)
+        # what bailong-eval/-chat/-export need to rebuild the same base (bailong.apps.reload)
         # the size the base was built/loaded with: the ORIGINAL vocabulary when extended
         write_run_record(tmp, cfg, base_vocab_size(cfg.embedding_init, tokenizer))
     return target

@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 
 
 def process_count(trainer: dict[str, Any]) -> int:

@@ -20,14 +20,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from bailong.run_files import FAILED_MARKER
-from bailong.training.context import RunContext
-from bailong.training.redact import (
+from bailong.core.redact import (
     redact_text,
     scrub_files,
     secret_override_values,
     secret_values,
 )
+from bailong.core.run_context import RunContext
+from bailong.core.run_files import FAILED_MARKER
 from bailong.training.run_names import arm_name, sweep_group, sweep_overrides, swept_keys
 
 

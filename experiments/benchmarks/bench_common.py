@@ -44,8 +44,8 @@ def train_config(work: Path, overrides: list[str]) -> Any:
     from hydra import compose, initialize_config_dir
     from omegaconf import open_dict
 
-    from bailong.conf_dir import conf_dir
-    from bailong.config import validate_train_config
+    from bailong.cli.conf_dir import conf_dir
+    from bailong.training.validate import validate_train_config
 
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides)

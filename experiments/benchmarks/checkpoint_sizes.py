@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--llama2", help="original tokenizer.model (default: the shared one)")
     parser.add_argument("--options", default=",".join(OPTIONS))
     args = parser.parse_args()
-    from bailong.shared_data import shared_data_dir
+    from bailong.core.shared_data import shared_data_dir
 
     data = shared_data_dir()
     llama2 = args.llama2 or (str(data / "tokenizers/llama2/tokenizer.model") if data else None)

@@ -23,12 +23,12 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from bailong.conf_dir import conf_dir
-from bailong.config import validate_train_config
+from bailong.cli.conf_dir import conf_dir
+from bailong.core.shared_data import shared_path
 from bailong.data.sources import SourceStats, configured_sources, documents
 from bailong.data.token_store import token_store
-from bailong.shared_data import shared_path
 from bailong.tokenizer.load import load_tokenizer
+from bailong.training.validate import validate_train_config
 from experiments.benchmarks.bench_common import interleaved, markdown_table, median, report, timed
 
 TARGET = 0.8

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bailong.shared_data import shared_path
+from bailong.core.shared_data import shared_path
 from experiments.benchmarks.bench_common import markdown_table, report
 
 REPO = Path(__file__).resolve().parents[2]

@@ -24,12 +24,12 @@ import sentencepiece as spm
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from bailong.core.shared_data import shared_path
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.pieces import SPACE
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.embeddings.resize import resize_to
-from bailong.shared_data import shared_path
 from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.sample_extension import extend_with_texts
 

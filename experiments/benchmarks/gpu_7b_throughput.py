@@ -139,8 +139,8 @@ def measure_arm(args: argparse.Namespace, embeddings: str, kernels: bool) -> lis
     import lightning as L
     from transformers import Trainer, TrainingArguments
 
-    from bailong.model.module import CausalLMModule
     from bailong.training.config import OptimConfig
+    from bailong.training.module import CausalLMModule
 
     model = build(LLAMA2_7B, embeddings, kernels, Path(args.cache_dir), cuda=True)
     arm = f"{embeddings}, Liger {'on' if kernels else 'off'}"

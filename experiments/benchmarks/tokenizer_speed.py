@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--train-repeats", type=int, default=1)
     args = parser.parse_args()
-    from bailong.shared_data import shared_path
+    from bailong.core.shared_data import shared_path
 
     base = shared_path("tokenizers/llama2/tokenizer.model")
     corpus = shared_path("corpora/zh_tw")

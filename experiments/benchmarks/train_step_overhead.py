@@ -22,8 +22,8 @@ import lightning as L
 import torch
 
 from bailong.data.build import build_datamodule
-from bailong.model.module import CausalLMModule
 from bailong.training.config import TrainConfig
+from bailong.training.module import CausalLMModule
 from bailong.training.optim import build_optimizer, build_scheduler
 from bailong.training.run import RunContext, build_model, build_tokenizer, build_trainer
 from experiments.benchmarks.bench_common import (

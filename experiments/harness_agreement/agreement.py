@@ -25,10 +25,10 @@ import time
 import types
 from pathlib import Path
 
+from bailong.apps.reload import load_trained
+from bailong.core.shared_data import shared_path
 from bailong.eval.harness import MCSettings, run_subjects
 from bailong.eval.mc_formats import load_tmmlu
-from bailong.model.reload import load_trained
-from bailong.shared_data import shared_path
 
 OLD_SCORER_COMMIT = "aa15e2f"  # the last main commit with bailong/eval/multiple_choice.py
 RESULTS = Path(__file__).resolve().parent / "results"

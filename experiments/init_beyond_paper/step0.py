@@ -19,9 +19,10 @@ import json
 import time
 from pathlib import Path
 
+from bailong.data.heldout import read_heldout
 from bailong.embeddings.config import DistillConfig, EmbeddingInitConfig, FitTextConfig
 from bailong.embeddings.extend import extend_embeddings
-from bailong.eval.perplexity import read_heldout, score_documents
+from bailong.eval.perplexity import score_documents
 from bailong.model.config import ModelConfig, QuantizationConfig
 from bailong.model.load import load_base_model
 from bailong.tokenizer.load import load_tokenizer

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
-from bailong.shared_data import shared_path
+from bailong.core.shared_data import shared_path
 from bailong.tokenizer.corpus import sample_lines, split_heldout, write_lines, zh_tw_documents
 from bailong.tokenizer.hf import InexactConversionError, hf_tokenizer_from_sentencepiece
 from bailong.tokenizer.load import load_tokenizer

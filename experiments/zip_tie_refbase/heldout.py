@@ -18,7 +18,7 @@ import json
 from itertools import chain, zip_longest
 from pathlib import Path
 
-from bailong.shared_data import shared_data_dir
+from bailong.core.shared_data import shared_data_dir
 
 BASE = "models/zh_byte_base_23m"
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import torch
 from transformers import LlamaForCausalLM
 
+from bailong.core.shared_data import shared_path
+from bailong.data.heldout import read_heldout
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
-from bailong.eval.perplexity import read_heldout
-from bailong.shared_data import shared_path
 from bailong.tokenizer.load import load_tokenizer
 
 DEFAULT_VARIANTS = [

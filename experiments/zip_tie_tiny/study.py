@@ -25,10 +25,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 from bailong.analysis.runs import find_jobs
-from bailong.conf_dir import conf_dir
-from bailong.config import validate_train_config
-from bailong.run_files import METRICS_CSV
+from bailong.cli.conf_dir import conf_dir
+from bailong.core.run_files import METRICS_CSV
 from bailong.training.heldout_bpc import heldout_texts
+from bailong.training.validate import validate_train_config
 
 ZH, EN = "zh_wiki_drcd", "en_wiki"  # the sweep mix's sources (conf/experiment/zip_tie_tiny_*)
 ORIGINAL = "none (original tokenizer)"

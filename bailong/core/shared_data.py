@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 ENV_VAR = "BAILONG_SHARED_DATA"
+SHARED_NOT_FOUND = "<shared data not found>"  # what ${shared:...} points into when it is absent
 
 
 def shared_data_dir() -> Path | None:
@@ -18,7 +19,7 @@ def shared_data_dir() -> Path | None:
     if env := os.environ.get(ENV_VAR):
         path = Path(env).expanduser()
         return path if path.is_dir() else None
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = Path(__file__).resolve().parents[2]
     for base in (checkout, Path.cwd()):
         candidate = base.parent / "shared" / "data"
         if candidate.is_dir():

@@ -66,8 +66,8 @@ class _DropMessage(logging.Filter):
 
 def silence_known_noise() -> None:
     """Install the filters above; call before importing the libraries (some warn at import).
-    A redirected log also gets no library live bars (``bailong.progress``)."""
-    from bailong.progress import library_bars_off_when_redirected  # no library imported
+    A redirected log also gets no library live bars (``bailong.core.progress``)."""
+    from bailong.core.progress import library_bars_off_when_redirected  # no library imported
 
     library_bars_off_when_redirected()
     for message, category, module, _why in KNOWN_WARNINGS:

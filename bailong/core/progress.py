@@ -7,7 +7,7 @@ every long stage reports through here: on a terminal, rich's bar; otherwise one 
 line per update, at most every ``every_s`` seconds (and always the last), saying how far,
 how long and about how long is left. Training uses the same lines through
 ``bailong.training.line_progress_bar`` (``callbacks.progress_bar=auto``, the default, picks
-it when stderr is not a terminal). Lines go to the ``bailong.progress`` logger, so a Hydra
+it when stderr is not a terminal). Lines go to the ``bailong.core.progress`` logger, so a Hydra
 app writes them to its log file too.
 """
 

@@ -3,8 +3,8 @@
 ``validate_train_config`` merges a composed Hydra config onto ``TrainConfig`` (so unknown keys
 and wrongly typed values fail with the key's full name), runs each stage's checks (its settings
 and checks live beside its code, ``bailong/<stage>/config.py``), the checks that span two
-stages, the range checks (``bailong.train_checks``) and the machine and source checks
-(``bailong.preflight``), and reports every problem found in one ``ConfigError``. A sweep of
+stages, the range checks (``bailong.training.range_checks``) and the machine and source checks
+(``bailong.training.preflight``), and reports every problem found in one ``ConfigError``. A sweep of
 hundreds of jobs fails in its first second on a typo rather than after a 7B model loads.
 """
 
@@ -15,19 +15,19 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from bailong.config_checks import collect, fail, merge_schema, raise_all
+from bailong.core.checks import collect, fail, merge_schema, raise_all
 from bailong.data.config import check_data
 from bailong.embeddings.config import check_embedding_init
 from bailong.model.config import EmbeddingMode, check_model_settings
-from bailong.preflight import train_preflight
 from bailong.tokenizer.config import check_tokenizer
-from bailong.train_checks import check_train_ranges
 from bailong.training.config import (
     TrainConfig,
     check_callbacks,
     check_logger_paths,
     check_optim,
 )
+from bailong.training.preflight import train_preflight
+from bailong.training.range_checks import check_train_ranges
 
 # Files that make a model directory a tokenizer directory too (AutoTokenizer reads any of them).
 BASE_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
@@ -40,7 +40,8 @@ def to_schema(cfg: DictConfig) -> TrainConfig:
 
 def validate_train_config(cfg: DictConfig) -> TrainConfig:
     """The one door: a typed, checked TrainConfig, or one ConfigError naming every problem of
-    the values (first one), their ranges, and the machine and model sources (bailong.preflight)."""
+    the values (first one), their ranges, and the machine and model sources
+    (bailong.training.preflight)."""
     settings = to_schema(cfg)
     raise_all(value_problems(settings) + collect([lambda: train_preflight(settings)]))
     return base_tokenizer_by_default(settings)

@@ -12,10 +12,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from bailong.shared_data import shared_data_dir
-from bailong.training.safe_paths import plain_name
-
-SHARED_NOT_FOUND = "<shared data not found>"  # what ${shared:...} points into when it is absent
+from bailong.core.safe_paths import plain_name
+from bailong.core.shared_data import SHARED_NOT_FOUND, shared_data_dir
 
 
 def _shared_resolver(relative: str) -> str:
@@ -41,7 +39,7 @@ OmegaConf.register_new_resolver(
     "bailong.original_tokenizer", _original_tokenizer_resolver, replace=True, use_cache=True
 )
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # bailong/
 
 
 def conf_dir() -> str:

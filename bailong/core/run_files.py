@@ -6,3 +6,4 @@ from pathlib import PurePath
 
 FAILED_MARKER = "FAILED"  # the traceback of a job that raised
 METRICS_CSV = PurePath("csv") / "metrics.csv"  # the default CSV logger's rows (logger=csv)
+ADAPTER_DIR = "adapter"  # a finished run's adapter, tokenizer and run record

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bailong.config_checks import fail
+from bailong.core.checks import fail
 from bailong.data.documents import DATA_SUFFIXES, resolve_files
 from bailong.training.config import TrainConfig
 
@@ -22,7 +22,7 @@ PRECISIONS = (
     "64", "32", "16", "bf16", "transformer-engine", "transformer-engine-float16",
     "16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true",
 )  # fmt: skip
-# what CausalLMModule's training_step and validation hooks always log (bailong/model/module.py):
+# what CausalLMModule's training_step and validation hooks always log (bailong/training/module.py):
 # the names optimized_metric may pick (train/skipped_batches appears only once one was skipped)
 ALWAYS_LOGGED = ("train/loss", "train/tokens_seen", "train/lr", "val/loss", "val/ppl")
 MAX_SEED = 2**32 - 1  # numpy's seed range (Lightning seeds numpy too)

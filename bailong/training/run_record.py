@@ -26,7 +26,8 @@ from typing import Any
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from bailong.config_checks import ConfigError, check_choice, fail
+from bailong.core.checks import ConfigError, check_choice, fail
+from bailong.core.redact import redact
 from bailong.data.config import CHAT_TEMPLATES
 from bailong.model.config import (
     BUILTIN_ATTENTION,
@@ -35,9 +36,8 @@ from bailong.model.config import (
     QuantizationConfig,
     check_model_settings,
 )
-from bailong.train_checks import MAX_SEED, check_model_config
 from bailong.training.config import TrainConfig
-from bailong.training.redact import redact
+from bailong.training.range_checks import MAX_SEED, check_model_config
 
 RUN_RECORD = "bailong_run.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"

@@ -12,8 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from bailong import preflight
-from bailong.config_checks import ConfigError, check_choice, collect, fail, merge_schema, raise_all
+from bailong.core.checks import ConfigError, check_choice, collect, fail, merge_schema, raise_all
 from bailong.embeddings.config import (
     EmbeddingInitConfig,
     check_embedding_init,
@@ -22,6 +21,7 @@ from bailong.embeddings.config import (
 )
 from bailong.model.config import DTYPES, ModelConfig, QuantizationConfig, check_cpu_4bit_shapes
 from bailong.tokenizer.config import MIN_BYTE_FALLBACK_PIECES
+from bailong.training import preflight
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from bailong.training.redact import holds_secret
+from bailong.core.redact import holds_secret
 
 Schema = TypeVar("Schema")
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from bailong.core.progress import progress
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
 from bailong.eval.perplexity import TextScore, score_documents
-from bailong.progress import progress
 
 ORIGINAL = "original"  # the reference row: unextended model, original tokenizer
 
@@ -55,7 +55,7 @@ def probe_methods(
 
     The model is loaded once (a 4-bit 7B loads in minutes): each arm extends it, is scored,
     and the vocabulary is cut back to the original rows, which the extension never changes.
-    Progress (``bailong.progress``) advances once per scored row, naming it.
+    Progress (``bailong.core.progress``) advances once per scored row, naming it.
     """
     num_old = model.get_input_embeddings().num_embeddings
     names = [ORIGINAL, *(name for name, _ in arms)]

@@ -21,7 +21,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-from bailong.config_checks import collect, problem
+from bailong.core.checks import collect, problem
 from bailong.model.config import check_cpu_4bit_shapes
 from bailong.training.config import TrainConfig
 

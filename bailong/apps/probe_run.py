@@ -23,20 +23,20 @@ from rich.table import Table
 from torch.utils.data import DataLoader, RandomSampler
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from bailong.apps.probe import ProbeRow, probe_methods
+from bailong.apps.probe_config import ProbeConfig, probe_arms
 from bailong.data.datamodule import BlockDataset
 from bailong.data.documents import bundled_file
+from bailong.data.heldout import read_heldout
 from bailong.data.pack import pack_documents
-from bailong.embeddings.probe import ProbeRow, probe_methods
-from bailong.embeddings.probe_config import ProbeConfig, probe_arms
-from bailong.eval.perplexity import read_heldout
 from bailong.model.config import QuantizationConfig
 from bailong.model.load import load_base_model
 from bailong.model.lora import train_all_weights
-from bailong.model.module import CausalLMModule
 from bailong.tokenizer.load import load_tokenizer
 from bailong.tokenizer.sample_extension import extend_with_texts
 from bailong.tokenizer.train import train_sentencepiece
 from bailong.training.config import OptimConfig, Schedule
+from bailong.training.module import CausalLMModule
 
 WARM_UP_BATCH = 8
 WARM_UP_BLOCK = 128  # at most: a random model only learns byte and character statistics

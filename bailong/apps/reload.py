@@ -10,7 +10,7 @@ and attaches the adapter (peft #1300/#1457: resize first, then ``from_pretrained
 A plain Hugging Face model directory (an exported model, or a base model to compare with)
 loads as it is, so every app compares trained and untrained models through one function.
 
-A run directory may come from someone else: ``bailong.model.run_record`` says what of its
+A run directory may come from someone else: ``bailong.training.run_record`` says what of its
 record is trusted (nothing that runs code, chooses where we write or sizes what we build).
 """
 
@@ -30,13 +30,12 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
+from bailong.core.run_files import ADAPTER_DIR
 from bailong.embeddings.resize import resize_to
 from bailong.model.config import QuantizationConfig
 from bailong.model.load import load_base_model, torch_dtype
-from bailong.model.run_record import RunRecord, user_cache_dir
-
-ADAPTER_DIR = "adapter"
+from bailong.training.run_record import RunRecord, user_cache_dir
 
 
 @dataclass

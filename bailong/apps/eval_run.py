@@ -12,6 +12,7 @@ from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 
+from bailong.apps.reload import LoadedModel, load_trained
 from bailong.eval.config import (
     EvalConfig,
     GenerationBenchConfig,
@@ -31,7 +32,6 @@ from bailong.eval.mt_bench import (
     summarize,
 )
 from bailong.eval.perplexity import perplexity_by_language
-from bailong.model.reload import LoadedModel, load_trained
 
 RESULTS_FILE = "results.json"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePath
 
-from bailong.config_checks import ConfigError
+from bailong.core.checks import ConfigError
 
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 

@@ -21,10 +21,10 @@ from pathlib import Path
 from peft import PeftModel
 from transformers import AutoTokenizer, PreTrainedModel
 
-from bailong.config_checks import ConfigError
+from bailong.apps.reload import RunRecord, find_adapter_dir, load_base_for_run
+from bailong.core.checks import ConfigError
 from bailong.model.config import EXPORT_BASES
 from bailong.model.load import torch_dtype
-from bailong.model.reload import RunRecord, find_adapter_dir, load_base_for_run
 
 
 def merged_model(
