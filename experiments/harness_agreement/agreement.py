@@ -25,7 +25,8 @@ import time
 import types
 from pathlib import Path
 
-from bailong.eval.harness import MCSettings, run_subjects
+from bailong.eval.config import MultipleChoiceEvalConfig
+from bailong.eval.harness import run_subjects
 from bailong.eval.mc_formats import load_tmmlu
 from bailong.model.reload import load_trained
 from bailong.shared_data import shared_path
@@ -84,7 +85,7 @@ def main() -> None:
             rows = run_subjects(
                 lambda: (lm.model, lm.tokenizer),
                 by_subject,
-                MCSettings(k_shot=k),
+                MultipleChoiceEvalConfig(k_shot=k),
                 Path(out),
                 {"k": k},
             )
