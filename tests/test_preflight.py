@@ -8,7 +8,8 @@ import pytest
 
 from bailong import preflight
 from bailong.config_checks import ConfigError
-from bailong.preflight import cuda_available, hub_lookup, looks_local, source_problems
+from bailong.core.paths import looks_local
+from bailong.preflight import cuda_available, hub_lookup, source_problems
 from tests.helpers import train_settings
 
 no_gpu = pytest.mark.skipif(cuda_available(), reason="checks what a machine without a GPU says")

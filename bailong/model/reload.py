@@ -31,10 +31,11 @@ from transformers import (
 )
 
 from bailong.config_checks import ConfigError
+from bailong.core.paths import user_cache_dir
 from bailong.embeddings.resize import resize_to
 from bailong.model.config import QuantizationConfig
 from bailong.model.load import load_base_model, torch_dtype
-from bailong.model.run_record import RunRecord, user_cache_dir
+from bailong.model.run_record import RunRecord
 
 ADAPTER_DIR = "adapter"
 

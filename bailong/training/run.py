@@ -16,6 +16,7 @@ from peft import PeftModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config_checks import ConfigError
+from bailong.core.paths import run_cache_dir
 from bailong.data.build import build_datamodule
 from bailong.data.documents import resolve_files
 from bailong.embeddings.adapter import save_embedding_layers
@@ -42,7 +43,8 @@ FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the traine
 
 
 def cache_dir(cfg: TrainConfig) -> Path:
-    return Path(cfg.paths.get("cache_dir", Path.home() / ".cache" / "bailong")).expanduser()
+    """Where this run builds and reuses sample tokenizers and random bases."""
+    return run_cache_dir(cfg.paths)
 
 
 def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:
