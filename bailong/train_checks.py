@@ -159,7 +159,7 @@ def check_paths(cfg: TrainConfig) -> None:
 
 
 def check_train_ranges(cfg: TrainConfig) -> None:
-    """All of the above, plus seed, workers and the checkpoint keep count."""
+    """All of the above, plus seeds, workers and the metrics named (optimized_metric, best)."""
     check_trainer(cfg.trainer)
     check_optimizer(cfg)
     check_model_shape(cfg)
@@ -181,5 +181,3 @@ def check_train_ranges(cfg: TrainConfig) -> None:
             f"it is never logged, so no best.ckpt would be written; logged: "
             f"{list(ALWAYS_LOGGED)} (e.g. callbacks.checkpoint.best=val/loss)",
         )
-    if cfg.callbacks.checkpoint.keep < -1:
-        fail("callbacks.checkpoint.keep", cfg.callbacks.checkpoint.keep, "-1 (all) or >= 0")
