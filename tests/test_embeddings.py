@@ -11,17 +11,17 @@ import pytest
 import torch
 from sentencepiece import SentencePieceProcessor
 
+from bailong.apps.reload import load_trained
 from bailong.core.checks import ConfigError
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
 from bailong.embeddings.pieces import load_model_proto
 from bailong.embeddings.registry import INIT_METHODS
 from bailong.model.config import EmbeddingMode
-from bailong.model.embedding_layers import load_extended_adapter, save_embedding_layers
 from bailong.model.load import load_base_model
 from bailong.tokenizer.config import MergeMode
 from bailong.tokenizer.load import load_tokenizer
-from bailong.training.run import build_model, cache_dir
+from bailong.training.run import build_model, cache_dir, save_trained
 from tests.conftest import require_shared
 from tests.embedding_fixtures import english_sentencepiece, extended, tiny_llama
 from tests.helpers import group_options, train_settings
@@ -272,13 +272,8 @@ def test_4bit_build_and_adapter_reload_keep_new_rows(tmp_path: Path, tiny_files,
     probe = tiny_equivalent_rows(fresh, tokenizer, expected)
     assert torch.equal(rows[400:], probe)
 
-    model.save_pretrained(
-        str(tmp_path / "adapter"),
-        save_embedding_layers=save_embedding_layers(cfg.embedding_init, mode),
-    )
-    reloaded = load_extended_adapter(
-        load_base_model(cfg.model, cfg.quantization, 400, cache_dir(cfg)), tmp_path / "adapter", 408
-    )
+    adapter = save_trained(cfg, model, tokenizer, tmp_path)
+    reloaded = load_trained(adapter, cache_dir=cache_dir(cfg)).model
     assert torch.equal(reloaded.get_input_embeddings().weight, rows)
     assert torch.equal(reloaded.get_output_embeddings().weight, head)
 

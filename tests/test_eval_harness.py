@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from bailong.apps.reload import load_trained
+from bailong.eval.config import MultipleChoiceEvalConfig
 from bailong.eval.harness import (
     CACHE_STEM,
     PROGRESS_FILE,
-    MCSettings,
     accuracy_report,
     harness_model,
     run_subjects,
@@ -47,7 +47,7 @@ def test_accuracy_is_100_percent_when_the_answer_is_forced(trained_lm, tmp_path:
     """Each item's right answer is defined as the option the model scores highest, computed by
     hand; the harness (batched, padded, 4-bit + adapter) must then get every item right."""
     model, tok = trained_lm
-    settings = MCSettings(batch_size=3)
+    settings = MultipleChoiceEvalConfig(batch_size=3)
     letter_recs, option_recs = {}, {}
     for i, (question, choices) in enumerate(_questions(8)):
         subject = f"s{i % 2}"
@@ -84,17 +84,17 @@ def _records() -> dict[str, list[MCRecord]]:
 
 def test_long_prompts_are_counted_then_truncated_or_skipped(trained_lm, tmp_path: Path) -> None:
     model, tok = trained_lm
-    assert harness_model(model, tok, MCSettings(max_length=10**6)).max_length == (
+    assert harness_model(model, tok, MultipleChoiceEvalConfig(max_length=10**6)).max_length == (
         model.config.max_position_embeddings
     ), "max_length is capped at the model's context"
     fp = {"case": "long"}
     cut = run_subjects(
-        lambda: trained_lm, _records(), MCSettings(max_length=128), tmp_path / "t", fp
+        lambda: trained_lm, _records(), MultipleChoiceEvalConfig(max_length=128), tmp_path / "t", fp
     )
     assert [(r["n"], r["too_long"]) for r in cut] == [(3, 1), (3, 0)]
     assert cut[0]["longest_prompt"] > 128 >= cut[1]["longest_prompt"]
     assert [q["truncated"] for q in cut[0]["questions"]] == [False, True, False]
-    skip = MCSettings(max_length=128, long_prompts="skip")
+    skip = MultipleChoiceEvalConfig(max_length=128, long_prompts="skip")
     kept = run_subjects(lambda: trained_lm, _records(), skip, tmp_path / "s", fp)
     assert [(r["n"], r["too_long"]) for r in kept] == [(2, 1), (3, 0)]
     assert [q["id"] for q in kept[0]["questions"]] == ["a0", "a2"]
@@ -110,7 +110,7 @@ def test_progress_is_written_per_subject_and_a_killed_run_resumes(
     trained_lm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model, _ = trained_lm
-    records, settings, fp = _records(), MCSettings(k_shot=1), {"case": "resume"}
+    records, settings, fp = _records(), MultipleChoiceEvalConfig(k_shot=1), {"case": "resume"}
     full = run_subjects(lambda: trained_lm, records, settings, tmp_path / "straight", fp)
 
     import bailong.eval.harness as harness
@@ -146,7 +146,9 @@ def test_progress_is_written_per_subject_and_a_killed_run_resumes(
     finally:
         hook.remove()
     with pytest.raises(ValueError, match="results of other settings"):
-        run_subjects(lambda: trained_lm, records, MCSettings(k_shot=2), out, fp | {"k_shot": 2})
+        run_subjects(
+            lambda: trained_lm, records, MultipleChoiceEvalConfig(k_shot=2), out, fp | {"k_shot": 2}
+        )
 
 
 def test_bos_comes_first_even_when_the_tokenizer_adds_none() -> None:
@@ -154,7 +156,7 @@ def test_bos_comes_first_even_when_the_tokenizer_adds_none() -> None:
     harness must still score BOS + text, as training and the perplexity scorer do."""
     lm = load_trained(require_shared("models/zh_byte_base_23m"))
     assert lm.tokenizer("臺灣")["input_ids"][0] != lm.tokenizer.bos_token_id
-    hflm = harness_model(lm.model, lm.tokenizer, MCSettings())
+    hflm = harness_model(lm.model, lm.tokenizer, MultipleChoiceEvalConfig())
     bare = lm.tokenizer("問題：臺灣", add_special_tokens=False)["input_ids"]
     assert hflm.tok_encode("問題：臺灣") == [lm.tokenizer.bos_token_id, *bare]
     assert hflm.tok_encode("問題：臺灣", add_special_tokens=False) == bare

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from bailong.core.checks import ConfigError
+from bailong.core.paths import looks_local
 from bailong.training import preflight
-from bailong.training.preflight import cuda_available, hub_lookup, looks_local, source_problems
+from bailong.training.preflight import cuda_available, hub_lookup, source_problems
 from tests.helpers import train_settings
 
 no_gpu = pytest.mark.skipif(cuda_available(), reason="checks what a machine without a GPU says")

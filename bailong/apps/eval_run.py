@@ -20,7 +20,7 @@ from bailong.eval.config import (
     PerplexityEvalConfig,
 )
 from bailong.eval.generate import GenerationSettings, generate_reply
-from bailong.eval.harness import MCSettings, accuracy_report, run_subjects
+from bailong.eval.harness import accuracy_report, run_subjects
 from bailong.eval.judge import JudgeClient
 from bailong.eval.mc_formats import MCRecord, load_file, load_tmmlu
 from bailong.eval.mt_bench import (
@@ -89,23 +89,16 @@ def run_multiple_choice(
     by_subject: dict[str, list[MCRecord]] = {}
     for record in records:
         by_subject.setdefault(record.subject, []).append(record)
-    settings = MCSettings(
-        k_shot=section.k_shot,
-        question_prefix=section.question_prefix,
-        answer_cue=section.answer_cue,
-        batch_size=section.batch_size,
-        max_length=section.max_length,
-        long_prompts=section.long_prompts,
-    )
-    data = {k: getattr(section, k) for k in ("path", "format", "max_per_subject")}
-    fingerprint = {"model_path": cfg.model_path, **data, "fields": asdict(section.fields)}
-    fingerprint |= asdict(settings)
+    # what a resumed run must share with the one it resumes; not the subjects: progress is
+    # kept per subject, so a resumed run may name more or fewer of them
+    fingerprint = {"model_path": cfg.model_path, **asdict(section)}
+    del fingerprint["subjects"]
 
     def load() -> tuple[object, object]:
         lm = _load(cfg)
         return lm.model, lm.tokenizer
 
-    rows = run_subjects(load, by_subject, settings, output_dir, fingerprint)
+    rows = run_subjects(load, by_subject, section, output_dir, fingerprint)
     return accuracy_report(rows) | {"skipped": {"n": float(skipped)}}
 
 

@@ -31,11 +31,12 @@ from transformers import (
 )
 
 from bailong.core.checks import ConfigError
+from bailong.core.paths import user_cache_dir
 from bailong.core.run_files import ADAPTER_DIR
 from bailong.embeddings.resize import resize_to
 from bailong.model.config import QuantizationConfig
 from bailong.model.load import load_base_model, torch_dtype
-from bailong.training.run_record import RunRecord, user_cache_dir
+from bailong.training.run_record import RunRecord
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from bailong.core.paths import user_cache_dir
 from bailong.core.safe_paths import plain_name
 from bailong.core.shared_data import SHARED_NOT_FOUND, shared_data_dir
 
@@ -34,6 +35,8 @@ def _original_tokenizer_resolver(choice: str, cache_dir: str) -> str:
 
 
 OmegaConf.register_new_resolver("bailong.plain_name", plain_name, replace=True)
+# ${bailong.user_cache:}: conf/paths' cache_dir default, owned by bailong.core.paths
+OmegaConf.register_new_resolver("bailong.user_cache", lambda: str(user_cache_dir()), replace=True)
 OmegaConf.register_new_resolver("shared", _shared_resolver, replace=True)
 OmegaConf.register_new_resolver(
     "bailong.original_tokenizer", _original_tokenizer_resolver, replace=True, use_cache=True

@@ -110,8 +110,8 @@ class DataConfig:
     # group_texts convention, and what Llama 2 was pretrained with); mask: position_ids restart
     # at each document start, so no token attends across documents (as SFT packing does).
     document_boundaries: str = "attend"
-    # Where tokenized sources are stored (bailong.data.token_store); null: the cache folder
-    # ($BAILONG_CACHE or ~/.cache/bailong) + /token_stores. The configs set ${paths.cache_dir}.
+    # Where tokenized sources are stored (bailong.data.token_store); null: the user's cache
+    # (bailong.core.paths.user_cache_dir) + /token_stores. The configs set ${paths.cache_dir}.
     store_dir: str | None = None
     # Tokenizer processes while a store is built; null: the CPUs (at most 8), and 1 (in this
     # process) for local sources under 16 MiB, whose start-up a pool would only slow down.

@@ -46,6 +46,7 @@ from datasets.arrow_writer import ArrowWriter
 from transformers import PreTrainedTokenizerBase
 
 from bailong.core.cache_entries import discard
+from bailong.core.paths import user_cache_dir
 from bailong.data.config import DataConfig
 from bailong.data.sources import Source, SourceStats, documents, in_validation
 from bailong.data.store_tokenize import encoded_batches, token_dtype
@@ -59,8 +60,7 @@ PROGRESS_SECONDS = 10.0
 
 
 def default_store_dir() -> Path:
-    cache = os.environ.get("BAILONG_CACHE") or Path.home() / ".cache" / "bailong"
-    return Path(cache).expanduser() / "token_stores"
+    return user_cache_dir() / "token_stores"
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:

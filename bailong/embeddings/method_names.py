@@ -1,11 +1,30 @@
-"""The initializers' names, for code that must not import them.
+"""The initializers, each once: its name, the module defining it, whether it reads pieces.
 
-``bailong.embeddings.registry`` maps these names to functions and imports torch (seconds);
-validating a config needs only the names. A leaf: it imports nothing, and
-tests/test_startup.py keeps it equal to the registry.
+Config validation takes the names from here without importing any method (their modules
+import torch: seconds); ``bailong.embeddings.registry`` builds its name → function map from
+this same table, importing each method's module by the name written here, so a name cannot
+be in one place and missing from the other. A leaf: it imports nothing of bailong.
+
+Add a method by writing ``<name>(ctx: InitContext) -> NewRows`` (``context.py``) in a module
+of ``bailong/embeddings/`` and adding its row here.
 """
 
-INIT_METHOD_NAMES = (
-    "zip_tie", "subword_mean", "mean", "mean_cov", "random", "zeros", "piece_logprob",
-    "token_distillation",
-)  # fmt: skip
+from typing import NamedTuple
+
+
+class MethodRow(NamedTuple):
+    module: str  # bailong.embeddings.<module> defines a function named as the method
+    uses_pieces: bool  # it reads each new token's original pieces (a SentencePiece pass)
+
+
+INIT_METHOD_TABLE: dict[str, MethodRow] = {
+    "zip_tie": MethodRow("zip_tie", uses_pieces=True),
+    "subword_mean": MethodRow("baselines", uses_pieces=True),
+    "mean": MethodRow("baselines", uses_pieces=False),
+    "mean_cov": MethodRow("baselines", uses_pieces=False),
+    "random": MethodRow("baselines", uses_pieces=False),
+    "zeros": MethodRow("baselines", uses_pieces=False),
+    "piece_logprob": MethodRow("piece_logprob", uses_pieces=True),
+    "token_distillation": MethodRow("distill", uses_pieces=True),
+}
+INIT_METHOD_NAMES = tuple(INIT_METHOD_TABLE)

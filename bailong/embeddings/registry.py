@@ -1,19 +1,21 @@
 """Initializer names → functions; the config's ``embedding_init.method`` picks one by name.
 
+Built from ``method_names.INIT_METHOD_TABLE``, the one list of methods (config validation
+reads the names there without importing torch): each method is the function of its name in
+the module its row names, imported here.
+
 ``uses_pieces`` tells the caller to compute each new token's original pieces (a SentencePiece
 pass over the new tokens) only for the methods that read them.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bailong.embeddings import baselines
 from bailong.embeddings.context import InitContext, NewRows
-from bailong.embeddings.distill import token_distillation
-from bailong.embeddings.piece_logprob import piece_logprob
-from bailong.embeddings.zip_tie import zip_tie
+from bailong.embeddings.method_names import INIT_METHOD_TABLE
 
 
 @dataclass(frozen=True)
@@ -22,13 +24,12 @@ class InitMethod:
     uses_pieces: bool
 
 
+def _function(name: str, module: str) -> Callable[[InitContext], NewRows]:
+    """``bailong.embeddings.<module>.<name>``; an AttributeError names a row without one."""
+    return getattr(importlib.import_module(f"bailong.embeddings.{module}"), name)
+
+
 INIT_METHODS: dict[str, InitMethod] = {
-    "zip_tie": InitMethod(zip_tie, uses_pieces=True),
-    "subword_mean": InitMethod(baselines.subword_mean, uses_pieces=True),
-    "mean": InitMethod(baselines.mean, uses_pieces=False),
-    "mean_cov": InitMethod(baselines.mean_cov, uses_pieces=False),
-    "random": InitMethod(baselines.random, uses_pieces=False),
-    "zeros": InitMethod(baselines.zeros, uses_pieces=False),
-    "piece_logprob": InitMethod(piece_logprob, uses_pieces=True),
-    "token_distillation": InitMethod(token_distillation, uses_pieces=True),
+    name: InitMethod(_function(name, row.module), row.uses_pieces)
+    for name, row in INIT_METHOD_TABLE.items()
 }

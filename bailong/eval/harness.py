@@ -24,13 +24,13 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from rich.console import Console
 
+from bailong.eval.config import MultipleChoiceEvalConfig
 from bailong.eval.mc_formats import LETTERS, MCRecord
 
 TASKS_DIR = Path(__file__).with_name("tasks")
@@ -39,18 +39,8 @@ PROGRESS_FILE = "mc_progress.jsonl"
 CACHE_STEM = "lm_cache"  # the harness names the file lm_cache_rank0.db
 
 
-@dataclass(frozen=True)
-class MCSettings:
-    k_shot: int = 0
-    question_prefix: str = "問題："
-    answer_cue: str = "答案："
-    batch_size: int = 8
-    max_length: int | None = None  # None: the model's context
-    long_prompts: str = "truncate"  # truncate (from the left) | skip
-
-
 def task_config(
-    scoring: str, subject: str, records: Sequence[MCRecord], settings: MCSettings
+    scoring: str, subject: str, records: Sequence[MCRecord], settings: MultipleChoiceEvalConfig
 ) -> dict[str, Any]:
     """The shipped task definition for ``scoring``, filled in with one subject's records."""
     config = yaml.safe_load((TASKS_DIR / f"mc_{scoring}.yaml").read_text("utf-8"))
@@ -86,7 +76,7 @@ def context_length(model: Any) -> int:
     return int(resolve_max_length(model.config))
 
 
-def harness_model(model: Any, tokenizer: Any, settings: MCSettings) -> Any:
+def harness_model(model: Any, tokenizer: Any, settings: MultipleChoiceEvalConfig) -> Any:
     """The harness's HF model around an already loaded (quantized, adapted) model."""
     from bailong.eval.harness_lm import BosFirstHFLM
 
@@ -137,7 +127,7 @@ def score_subject(
     cache: Path,
     subject: str,
     records: Sequence[MCRecord],
-    settings: MCSettings,
+    settings: MultipleChoiceEvalConfig,
 ) -> dict[str, Any]:
     """Accuracy of one subject under both scorings, with per-question predictions."""
     from lm_eval.api.model import CachingLM
@@ -222,7 +212,7 @@ def _append(path: Path, record: Mapping[str, Any]) -> None:
 def run_subjects(
     load_lm: Callable[[], tuple[Any, Any]],
     by_subject: Mapping[str, Sequence[MCRecord]],
-    settings: MCSettings,
+    settings: MultipleChoiceEvalConfig,
     output_dir: Path,
     fingerprint: Mapping[str, Any],
     console: Console | None = None,

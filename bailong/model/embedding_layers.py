@@ -1,23 +1,18 @@
-"""Save and reload a peft adapter whose base had its vocabulary extended.
+"""Save a peft adapter whose base had its vocabulary extended.
 
 The new rows exist only in memory (the base checkpoint on disk has the old vocabulary), so the
 adapter must carry them. With ``lora.embeddings=full`` peft's ``modules_to_save`` copies of
 ``embed_tokens``/``lm_head`` are saved anyway (they start as the extended matrices). With
 ``frozen`` or ``lora`` embeddings the base matrices themselves must be saved
-(``save_embedding_layers=True``). Reloading resizes the original base to the saved size first,
-then lets peft load the rows (peft #1300, #1457).
+(``save_embedding_layers=True``). Reloading (``bailong.apps.reload``) resizes the original
+base to the saved size first, then lets peft load the rows (peft #1300, #1457).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
-from peft import PeftModel
-from transformers import PreTrainedModel
-
 from bailong.embeddings.config import EmbeddingInitConfig
-from bailong.embeddings.resize import resize_to
 from bailong.model.config import EmbeddingMode
 
 
@@ -34,14 +29,3 @@ def save_embedding_layers(
     if init_cfg.method == "none":
         return "auto"
     return mode not in (EmbeddingMode.full, EmbeddingMode.new_rows)
-
-
-def load_extended_adapter(
-    base: PreTrainedModel, adapter_dir: str | Path, num_rows: int, is_trainable: bool = False
-) -> PeftModel:
-    """Resize ``base`` (the original checkpoint) to ``num_rows`` and load the adapter onto it.
-
-    The resized rows are placeholders (no mean resizing) that the adapter's saved rows replace.
-    """
-    resize_to(base, num_rows, None)
-    return PeftModel.from_pretrained(base, str(adapter_dir), is_trainable=is_trainable)

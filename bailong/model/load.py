@@ -19,6 +19,7 @@ import torch
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig, PreTrainedModel
 
 from bailong.core.cache_entries import discard, usable_model_dir
+from bailong.core.paths import looks_local
 from bailong.model.architecture import DEFAULT_MODEL_TYPE, random_model
 from bailong.model.config import ModelConfig, QuantizationConfig
 from bailong.model.cpu_4bit import use_portable_4bit_kernel
@@ -78,7 +79,7 @@ def load_base_model(
     source = model_cfg.name_or_path or str(
         materialize_random_model(model_cfg.config, vocab_size, model_cfg.seed, cache_dir)
     )
-    if source.startswith(("/", ".", "~")) and not Path(source).expanduser().exists():
+    if looks_local(source) and not Path(source).expanduser().exists():
         raise FileNotFoundError(
             f"model.name_or_path={source!r}: no such directory (a cached base is built by an "
             "earlier run, e.g. the study's base experiment)"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from bailong.tokenizer.byte_level import append_merges, read_tokenizer_json, train_addition
 from bailong.tokenizer.files import is_sentencepiece, tokenizer_json
-from bailong.tokenizer.report import LanguageStats
+from bailong.tokenizer.report import Segmenter, compare_languages
 
 SIDE_FILES = (
     "tokenizer_config.json",
@@ -38,22 +37,18 @@ def takes_byte_level_path(base: str | Path) -> bool:
     return not is_sentencepiece(base)
 
 
-def partial_tokens(tok: Tokenizer, ids: Sequence[int]) -> int:
-    """Tokens that are not a whole number of characters (byte pieces of a character)."""
-    return sum("\ufffd" in tok.decode([i], skip_special_tokens=False) for i in ids)
+def byte_level_segmenter(tok: Tokenizer) -> Segmenter:
+    """``tok`` for the report: a "byte" token is one that is not a whole number of characters
+    (it decodes to the replacement character); a token is shown as the text it decodes to."""
 
+    def text(i: int) -> str:
+        return tok.decode([i], skip_special_tokens=False)
 
-def language_stats(base: Tokenizer, extended: Tokenizer, lines: Sequence[str]) -> LanguageStats:
-    before = [e.ids for e in base.encode_batch(list(lines), add_special_tokens=False)]
-    after = [e.ids for e in extended.encode_batch(list(lines), add_special_tokens=False)]
-    return LanguageStats(
-        lines=len(lines),
-        chars=sum(len(line) for line in lines),
-        tokens_before=sum(map(len, before)),
-        tokens_after=sum(map(len, after)),
-        byte_tokens_before=sum(partial_tokens(base, ids) for ids in before),
-        byte_tokens_after=sum(partial_tokens(extended, ids) for ids in after),
-        lines_changed=sum(a != b for a, b in zip(before, after, strict=True)),
+    return Segmenter(
+        encode=lambda lines: [e.ids for e in tok.encode_batch(lines, add_special_tokens=False)],
+        is_byte=lambda i: "\ufffd" in text(i),
+        show=text,
+        size=tok.get_vocab_size(with_added_tokens=True),
     )
 
 
@@ -94,10 +89,13 @@ def extend_byte_level(
             f"{out}: the saved tokenizer has {loaded} tokens, expected "
             f"{appended.base_size} + {appended.added}"
         )
-    languages = {lang: language_stats(base, extended, lines) for lang, lines in heldout.items()}
-    report_warnings = english_warnings(languages)
-    for message in report_warnings:
-        warnings.warn(message, stacklevel=2)
+    languages, report_warnings = compare_languages(
+        byte_level_segmenter(base),
+        byte_level_segmenter(extended),
+        heldout,
+        "an appended merge joins symbols that occur in English text (merge.cjk_only=true "
+        "appends whole target-script tokens only)",
+    )
     return {
         "kind": "byte_level_bpe",
         "base_vocab_size": appended.base_size,
@@ -113,16 +111,3 @@ def extend_byte_level(
         "languages": {lang: stats.to_dict() for lang, stats in languages.items()},
         "warnings": report_warnings,
     }
-
-
-def english_warnings(languages: Mapping[str, LanguageStats]) -> list[str]:
-    """What the report warns about: English not checked, or English segmented differently."""
-    english = languages.get("en")
-    if english is None:
-        return ["English segmentation not checked: no English lines given"]
-    if english.lines_changed:
-        return [
-            f"English segmentation changed on {english.lines_changed} of {english.lines} lines: "
-            "an appended merge joins symbols that occur in English text"
-        ]
-    return []

@@ -21,6 +21,7 @@ from pathlib import Path
 import sentencepiece as spm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from bailong.core.paths import looks_local
 from bailong.tokenizer.hf import (
     InexactConversionError,
     conversion_problem,
@@ -111,7 +112,7 @@ def load_tokenizer(
         tok = sentencepiece_model_tokenizer(path / "tokenizer.model")
     elif path.is_dir():
         tok = _directory_tokenizer(path, trust_remote_code)
-    elif str(name_or_path).startswith(("/", ".", "~")) and not path.exists():
+    elif looks_local(str(name_or_path)) and not path.exists():
         raise FileNotFoundError(
             f"tokenizer.name_or_path={name_or_path!r}: no such file or directory (an extended "
             "tokenizer is built there by bailong-extend-tokenizer; run it first)"

@@ -4,7 +4,9 @@ Per language, on held-out lines: characters per token and the fraction of byte-f
 tokens before (base) and after (extended), and how many lines are segmented differently.
 Since the merge keeps every base id, a line with identical ids has identical segmentation; for
 English that count is the check that the extension left English alone, and any change becomes
-a warning in the report (with the appended pieces responsible) and on the console.
+a warning in the report (with the appended pieces responsible) and on the console. Both
+extension paths measure through ``compare_languages``: SentencePiece models here, byte-level
+BPE ``tokenizer.json`` files in ``byte_level_extend``, each read through a ``Segmenter``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -58,11 +60,29 @@ class LanguageStats:
         }
 
 
+@dataclass(frozen=True)
+class Segmenter:
+    """One tokenizer as the report reads it, whatever its kind (SentencePiece, byte-level BPE),
+    so both extension paths measure and warn through the same code."""
+
+    encode: Callable[[list[str]], list[list[int]]]  # lines → ids, no BOS/EOS
+    is_byte: Callable[[int], bool]  # a piece of a character's bytes, not whole characters
+    show: Callable[[int], str]  # how a warning names a token
+    size: int  # ids from here on are what an extension appended to this tokenizer
+
+
+def sentencepiece_segmenter(sp: spm.SentencePieceProcessor) -> Segmenter:
+    return Segmenter(sp.encode, sp.is_byte, sp.id_to_piece, sp.get_piece_size())
+
+
 def language_stats(
-    base: spm.SentencePieceProcessor, extended: spm.SentencePieceProcessor, lines: Sequence[str]
+    base: Segmenter,
+    extended: Segmenter,
+    lines: Sequence[str],
+    before: Sequence[Sequence[int]],
+    after: Sequence[Sequence[int]],
 ) -> LanguageStats:
-    before = base.encode(list(lines))
-    after = extended.encode(list(lines))
+    """The stats of ``lines``, given their ids ``before`` (base) and ``after`` (extended)."""
     return LanguageStats(
         lines=len(lines),
         chars=sum(len(line) for line in lines),
@@ -75,21 +95,41 @@ def language_stats(
 
 
 def english_warning(
-    base: spm.SentencePieceProcessor, extended: spm.SentencePieceProcessor, lines: Sequence[str]
+    base: Segmenter,
+    extended: Segmenter,
+    before: Sequence[Sequence[int]],
+    after: Sequence[Sequence[int]],
+    remedy: str,
 ) -> str | None:
     """A sentence naming how many English lines changed and the appended pieces used, or None."""
-    n_base = base.get_piece_size()
-    pairs = zip(base.encode(list(lines)), extended.encode(list(lines)), strict=True)
-    changed = [after for before, after in pairs if before != after]
+    changed = [a for b, a in zip(before, after, strict=True) if b != a]
     if not changed:
         return None
-    used = Counter(extended.id_to_piece(i) for ids in changed for i in ids if i >= n_base)
+    used = Counter(extended.show(i) for ids in changed for i in ids if i >= base.size)
     shown = ", ".join(f"{piece!r} ×{n}" for piece, n in used.most_common(8))
     return (
-        f"the merge changes English segmentation: {len(changed)} of {len(lines)} English lines "
-        f"get different ids (appended pieces used: {shown}); score_policy=below_base with "
-        "cjk_only=true keeps English unchanged"
+        f"the merge changes English segmentation: {len(changed)} of {len(before)} English lines "
+        f"get different ids (appended pieces used: {shown}); {remedy}"
     )
+
+
+def compare_languages(
+    base: Segmenter, extended: Segmenter, heldout: Mapping[str, Sequence[str]], remedy: str
+) -> tuple[dict[str, LanguageStats], list[str]]:
+    """Per-language stats of the held-out lines, and the report's warnings (also warned, for
+    the console): English not checked, or English segmented differently (``heldout["en"]``;
+    ``remedy`` says how this extension path keeps English unchanged)."""
+    languages, found = {}, []
+    if "en" not in heldout:
+        found.append("English segmentation not checked: no English lines given")
+    for lang, lines in heldout.items():
+        before, after = base.encode(list(lines)), extended.encode(list(lines))
+        languages[lang] = language_stats(base, extended, lines, before, after)
+        if lang == "en" and (message := english_warning(base, extended, before, after, remedy)):
+            found.append(message)
+    for message in found:
+        warnings.warn(message, stacklevel=3)
+    return languages, found
 
 
 def build_report(
@@ -102,21 +142,18 @@ def build_report(
     ``warnings``; a changed English segmentation (``heldout["en"]``) is also warned about."""
     base = spm.SentencePieceProcessor(model_file=str(base_model))
     extended = spm.SentencePieceProcessor(model_file=str(extended_model))
-    report_warnings = []
-    if "en" not in heldout:
-        report_warnings.append("English segmentation not checked: no English lines given")
-    elif (message := english_warning(base, extended, heldout["en"])) is not None:
-        report_warnings.append(message)
-    for message in report_warnings:
-        warnings.warn(message, stacklevel=2)
+    languages, report_warnings = compare_languages(
+        sentencepiece_segmenter(base),
+        sentencepiece_segmenter(extended),
+        heldout,
+        "score_policy=below_base with cjk_only=true keeps English unchanged",
+    )
     return {
         "base_vocab_size": base.get_piece_size(),
         "extended_vocab_size": extended.get_piece_size(),
         "pieces_added": extended.get_piece_size() - base.get_piece_size(),
         **(extra or {}),
-        "languages": {
-            lang: language_stats(base, extended, lines).to_dict() for lang, lines in heldout.items()
-        },
+        "languages": {lang: stats.to_dict() for lang, stats in languages.items()},
         "warnings": report_warnings,
     }
 

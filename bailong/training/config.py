@@ -57,7 +57,7 @@ class OptimConfig:
 class CheckpointConfig:
     enabled: bool = True
     every_n_train_steps: int = 50
-    keep: int = 0  # how many step checkpoints to keep besides last.ckpt
+    keep: int = 0  # step-*.ckpt kept besides last.ckpt, >= 0 (each as large: no "keep all")
     best: str | None = None  # a logged metric: also keep its lowest-value checkpoint (best.ckpt)
 
 
@@ -105,9 +105,9 @@ class TrainConfig:
 
 
 def check_optim(optim: OptimConfig) -> None:
+    """The optimizer's name and schedule; the numbers AdamW takes (``lr``, ``eps``,
+    ``weight_decay``, ``betas``) are range-checked once, in ``train_checks.check_optimizer``."""
     check_choice("optim.name", optim.name, OPTIMIZERS)
-    if optim.lr <= 0:
-        fail("optim.lr", optim.lr, "the learning rate must be positive")
     if optim.warmup_steps < 0:
         fail("optim.warmup_steps", optim.warmup_steps, "must be >= 0")
     if optim.schedule_steps is not None and optim.schedule_steps <= 0:

@@ -5,11 +5,12 @@ one error, so a paper config on a laptop says at once that there is no GPU, that
 optimizers need one, that bf16 autocast is not for CPU runs and that the weights are not
 there — instead of one problem per attempt, the last after a minute of hub retries.
 
-Model and tokenizer sources: a local-looking name (absolute, ``./``, ``~``, more than one
-``/``, or under an existing directory) that does not exist is an error before anything
-loads. A ``org/name`` hub id not in the Hugging Face cache is an error when ``HF_HUB_OFFLINE``
-is set (no network is tried), else it is looked up once on the hub (one request, 10 s timeout,
-no retries) so a missing or unreachable model fails here rather than in ``from_pretrained``.
+Model and tokenizer sources: a local-looking name (``bailong.core.paths.looks_local``:
+absolute, ``./``, ``~``, more than one ``/``, or under an existing directory) that does not
+exist is an error before anything loads. A ``org/name`` hub id not in the Hugging Face cache
+is an error when ``HF_HUB_OFFLINE`` is set (no network is tried), else it is looked up once
+on the hub (one request, 10 s timeout, no retries) so a missing or unreachable model fails
+here rather than in ``from_pretrained``.
 Nothing here imports torch on a CPU-only install (that import alone costs seconds).
 """
 
@@ -22,6 +23,7 @@ from functools import cache
 from pathlib import Path
 
 from bailong.core.checks import collect, problem
+from bailong.core.paths import looks_local
 from bailong.model.config import check_cpu_4bit_shapes
 from bailong.training.config import TrainConfig
 
@@ -112,14 +114,6 @@ def hub_offline() -> bool:
         os.environ.get(v, "").upper() in TRUE_VALUES
         for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     )
-
-
-def looks_local(name: str) -> bool:
-    """A filesystem path rather than a hub id (``org/name``, or a bare ``name``)."""
-    if name.startswith(("/", "./", "../", "~", ".\\")) or "\\" in name or name.endswith("/"):
-        return True
-    parts = name.split("/")
-    return len(parts) > 2 or (len(parts) == 2 and Path(parts[0]).expanduser().is_dir())
 
 
 @cache

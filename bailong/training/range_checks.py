@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bailong.core.checks import fail
+from bailong.core.paths import looks_local, run_cache_dir
 from bailong.data.documents import DATA_SUFFIXES, resolve_files
 from bailong.training.config import TrainConfig
 
@@ -135,21 +136,16 @@ def check_model_config(config: dict[str, Any]) -> None:
         )
 
 
-def _looks_local(name: str) -> bool:
-    """A path rather than a hub id (``org/name``): absolute, ``./``, ``../``, ``~`` or deeper."""
-    return name.startswith(("/", ".", "~")) or name.count("/") > 1
-
-
 def check_paths(cfg: TrainConfig) -> None:
     """Local paths must exist, except inside paths.cache_dir, where an earlier step builds them
     (``bailong-extend-tokenizer``, a study's base run) after the experiments were validated;
     the loaders name those when they are still missing."""
-    cache = Path(str(cfg.paths.get("cache_dir", "~/.cache/bailong"))).expanduser()
+    cache = run_cache_dir(cfg.paths)
     for key, name in (
         ("model.name_or_path", cfg.model.name_or_path),
         ("tokenizer.name_or_path", cfg.tokenizer.name_or_path),
     ):
-        if name is None or not _looks_local(name) or Path(name).expanduser().exists():
+        if name is None or not looks_local(name) or Path(name).expanduser().exists():
             continue
         if cache in Path(name).expanduser().parents:
             continue
@@ -163,7 +159,7 @@ def check_paths(cfg: TrainConfig) -> None:
 
 
 def check_train_ranges(cfg: TrainConfig) -> None:
-    """All of the above, plus seed, workers and the checkpoint keep count."""
+    """All of the above, plus seeds, workers and the metrics named (optimized_metric, best)."""
     check_trainer(cfg.trainer)
     check_optimizer(cfg)
     check_model_shape(cfg)
@@ -185,5 +181,3 @@ def check_train_ranges(cfg: TrainConfig) -> None:
             f"it is never logged, so no best.ckpt would be written; logged: "
             f"{list(ALWAYS_LOGGED)} (e.g. callbacks.checkpoint.best=val/loss)",
         )
-    if cfg.callbacks.checkpoint.keep < -1:
-        fail("callbacks.checkpoint.keep", cfg.callbacks.checkpoint.keep, "-1 (all) or >= 0")

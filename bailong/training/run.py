@@ -17,6 +17,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.core.atomic_dir import atomic_directory, remove_partial_directories
 from bailong.core.checks import ConfigError
+from bailong.core.paths import run_cache_dir
 from bailong.core.run_context import RunContext
 from bailong.core.run_files import ADAPTER_DIR
 from bailong.data.build import build_datamodule
@@ -42,7 +43,8 @@ FULL_MODEL_DIR = "model"  # where a run with lora.enabled=false saves the traine
 
 
 def cache_dir(cfg: TrainConfig) -> Path:
-    return Path(cfg.paths.get("cache_dir", Path.home() / ".cache" / "bailong")).expanduser()
+    """Where this run builds and reuses sample tokenizers and random bases."""
+    return run_cache_dir(cfg.paths)
 
 
 def build_tokenizer(cfg: TrainConfig) -> PreTrainedTokenizerBase:

@@ -5,19 +5,18 @@ A run directory may come from someone else, so the record is untrusted input: no
 may decide to run code (``trust_remote_code`` is dropped; an ``attn_implementation`` other than
 the built-in ones, a hub kernel that would be downloaded and run, is refused), nor where we
 write or what we build (a base built from its ``model.config`` goes to the user's own cache,
-``user_cache_dir``, never the record's ``paths.cache_dir``). Every field read is checked
-before anything is built: types and choices, the model settings the train door checks, and
-the sizes against the files they describe (``base_vocab_size`` and ``pad_to_multiple_of`` no
-larger than the tokenizer, the width and depth of ``model.config`` those of the adapter's
-saved tensors), so a copied record cannot make us allocate a model far larger than the run
-it came with.
+``bailong.core.paths.user_cache_dir``, never the record's ``paths.cache_dir``). Every field
+read is checked before anything is built: types and choices, the model settings the train
+door checks, and the sizes against the files they describe (``base_vocab_size`` and
+``pad_to_multiple_of`` no larger than the tokenizer, the width and depth of ``model.config``
+those of the adapter's saved tensors), so a copied record cannot make us allocate a model far
+larger than the run it came with.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +44,6 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 HIDDEN_WIDTH_TENSORS = ("embed_tokens.", "lm_head.", "q_proj.lora_A")
 OTHER_WIDTH_TENSORS = ("lora_B", "lora_embedding")  # [out, r] and LoRA-on-embedding factors
 LAYER_INDEX = re.compile(r"\.layers\.(\d+)\.")
-
-
-def user_cache_dir() -> Path:
-    """The user's own cache: ``BAILONG_CACHE``, else ``~/.cache/bailong`` (as conf/paths)."""
-    return Path(os.environ.get("BAILONG_CACHE") or Path.home() / ".cache" / "bailong")
 
 
 def write_run_record(adapter_dir: Path, cfg: TrainConfig, base_vocab_size: int) -> Path:

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from bailong.apps.reload import load_trained
 from bailong.core.shared_data import shared_path
-from bailong.eval.harness import MCSettings, run_subjects
+from bailong.eval.config import MultipleChoiceEvalConfig
+from bailong.eval.harness import run_subjects
 from bailong.eval.mc_formats import load_tmmlu
 
 OLD_SCORER_COMMIT = "aa15e2f"  # the last main commit with bailong/eval/multiple_choice.py
@@ -84,7 +85,7 @@ def main() -> None:
             rows = run_subjects(
                 lambda: (lm.model, lm.tokenizer),
                 by_subject,
-                MCSettings(k_shot=k),
+                MultipleChoiceEvalConfig(k_shot=k),
                 Path(out),
                 {"k": k},
             )
