@@ -24,7 +24,8 @@ def require_shared(relative: str) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def user_cache(tmp_path_factory: pytest.TempPathFactory):
-    """The session's cache (tests.helpers.cache_root) as the user's own cache, which reloading
+    """The session's cache (tests.support.helpers.cache_root) as the user's own cache, which
+    reloading
     a run builds its base in (a run record never chooses it): nothing lands in ~/.cache."""
     previous = os.environ.get("BAILONG_CACHE")
     os.environ["BAILONG_CACHE"] = str(tmp_path_factory.getbasetemp().parent / "bailong-cache")
@@ -43,9 +44,9 @@ def llama2_tokenizer_model() -> Path:
 @pytest.fixture(scope="module")
 def trained_lm(tmp_path_factory: pytest.TempPathFactory):
     """(model, tokenizer) of the eval tests' trained run, loaded as bailong-eval loads it
-    (tests/eval_fixtures.py trains it once per session); loaded once per test module."""
+    (tests/support/eval_fixtures.py trains it once per session); loaded once per test module."""
     from bailong.apps.reload import load_trained
-    from tests.eval_fixtures import trained_run
+    from tests.support.eval_fixtures import trained_run
 
     lm = load_trained(trained_run(tmp_path_factory.getbasetemp()))
     return lm.model, lm.tokenizer

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.import_graph import PACKAGE_DIR, circles, import_graph, own_modules, reaches
+from tests.support.import_graph import PACKAGE_DIR, circles, import_graph, own_modules, reaches
 
 MAX_LINES = 300
 STAGES = ("core", "data", "tokenizer", "embeddings", "model", "eval", "training")

@@ -190,7 +190,8 @@ class CausalLMDataModule(L.LightningDataModule):
         assert self.train_set is not None
         # One process: a sampler seeded by (seed, epoch) too. The loader's own shuffle draws
         # from a generator that a loader restored mid-epoch advances differently, so a run
-        # resumed in epoch 0 trained epoch 1 on other batches (tests/test_resume_epochs.py).
+        # resumed in epoch 0 trained epoch 1 on other batches
+        # (tests/training/test_resume_epochs.py).
         sampler = self.rank_shard_sampler() or EpochStatefulSampler(
             self.train_set, num_replicas=1, rank=0, shuffle=True, seed=self.seed, drop_last=True
         )

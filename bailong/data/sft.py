@@ -46,7 +46,7 @@ def pad_collate(rows: list[dict[str, torch.Tensor]], pad_id: int) -> dict[str, A
     Packed rows are already ``block_size`` long. They go with ``use_cache=False``: the HF
     Llama only reads a packed layout from ``position_ids`` when it has no KV cache, and it
     creates one by default even in training, in which case attention would silently cross
-    conversations (tests/test_data_sft.py checks both ways).
+    conversations (tests/data/test_data_sft.py checks both ways).
     """
     if "position_ids" in rows[0]:
         return {**torch.utils.data.default_collate(rows), "use_cache": False}

@@ -18,7 +18,7 @@ from bailong.data.documents import DATA_SUFFIXES, resolve_files
 from bailong.training.config import TrainConfig
 
 # Lightning's precision names (its _PRECISION_INPUT; importing Lightning to read them costs
-# seconds at every config check, so tests/test_startup.py keeps this copy equal to it)
+# seconds at every config check, so tests/cli/test_startup.py keeps this copy equal to it)
 PRECISIONS = (
     "64", "32", "16", "bf16", "transformer-engine", "transformer-engine-float16",
     "16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true",

@@ -1,6 +1,6 @@
 """Test shim: each task of a submitit *local* job gets the variables srun gives a Slurm task.
 
-tests/test_submitit_launcher.py puts this folder on PYTHONPATH, so Python runs it at start-up
+tests/cli/test_submitit_launcher.py puts this folder on PYTHONPATH, so Python runs it at start-up
 in every process of the test's sweep. submitit's local executor starts ``tasks_per_node``
 processes and tells each its rank through SUBMITIT_LOCAL_* variables; under Slurm, srun sets
 SLURM_* ones instead. With those copied, Lightning picks its SLURMEnvironment (the one it uses
