@@ -17,6 +17,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bailong.config_checks import ConfigError
 from bailong.data.build import build_datamodule
+from bailong.data.chat_template import carry_chat_format
 from bailong.data.documents import resolve_files
 from bailong.embeddings.adapter import save_embedding_layers
 from bailong.embeddings.extend import base_vocab_size, extend_embeddings
@@ -159,7 +160,9 @@ def save_trained(
     tokenizer: PreTrainedTokenizerBase,
     output_dir: Path,
 ) -> Path:
-    """The trained adapter (or, with ``lora.enabled=false``, the whole model), written whole."""
+    """The trained adapter (or, with ``lora.enabled=false``, the whole model), written whole;
+    the tokenizer carries the chat template its conversations were rendered with."""
+    carry_chat_format(tokenizer, cfg.data.chat.template)
     if not cfg.lora.enabled:
         target = output_dir / FULL_MODEL_DIR
         with atomic_directory(target) as tmp:
