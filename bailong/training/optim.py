@@ -13,8 +13,8 @@ different curve (``tests/test_lr_schedule.py`` compares every step, T=100 steps)
   step 1, 0.1 against 0.0 at step 100.
 
 Elsewhere (cosine, constant and floorless linear, from the end of warmup to ``total_steps``)
-the curves agree within 1e-12 relative, and over that range ours is theirs one step later:
-ours(s) = theirs(s+1) with warmup+1 and total_steps+1.
+the curves agree within 1e-12 relative; and from step 0 to ``total_steps`` ours is theirs one
+step later: ours(s) = theirs(s+1) with warmup+1 and total_steps+1.
 """
 
 from __future__ import annotations
