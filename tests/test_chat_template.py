@@ -11,6 +11,7 @@ path; Llama 2's SentencePiece-backed (python) tokenizer through the per-text fal
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import shutil
@@ -217,7 +218,8 @@ def test_saved_tokenizers_render_the_format_they_trained_with(
         {"role": "assistant", "content": "不客氣。"},
     ]
     turns = [(m["role"], m["content"]) for m in conv]
-    for name, tok in tokenizers.items():
+    for name, shared in tokenizers.items():
+        tok = copy.deepcopy(shared)  # the template change stays local
         carry_chat_format(tok, "llama2")
         tok.save_pretrained(tmp_path / name)
         loaded = AutoTokenizer.from_pretrained(str(tmp_path / name))
@@ -235,7 +237,6 @@ def test_saved_tokenizers_render_the_format_they_trained_with(
         # a tokenizer carrying our template, asked for its own, renders as llama2 exactly
         assert encode_conversation(turns, loaded, "tokenizer", 4096) == (ids, labels)
         assert prompt_ids(conv[:4], loaded, "tokenizer") == llama2_prompt_ids(conv[:4], tok)
-        tok.chat_template = None  # the tokenizers are shared with the other tests
 
 
 def test_byte_level_tokenizers_are_encoded_per_text(tmp_path: Path) -> None:
