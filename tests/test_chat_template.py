@@ -164,8 +164,6 @@ def test_real_conversations_keep_their_ids_masks_and_prompts(
     """Every conversation: ids and labels whole and truncated, and each turn's prompt."""
     if name not in tokenizers:
         require_shared(LLAMA2_MODEL)
-    if name == "llama2_slow" and source == "alpaca":
-        pytest.skip("the python tokenizer is slow; ShareGPT and the bundled set cover it")
     tok, entry = tokenizers[name], EXPECTED["real_data"][source]
     expected = entry[_expected_key(name)]
     digests, tokens, trained, prompt_tokens = [], 0, 0, 0
