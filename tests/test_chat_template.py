@@ -58,8 +58,6 @@ SAMPLE = Path(__file__).resolve().parents[1] / "bailong" / "data" / "sample"
 # first user turn before adding the system block, SFT after (a leading space survived there)
 PROMPTS_NOW_AS_SFT = {"whitespace_1", "whitespace_3"}
 SHARED_FILES = {"sharegpt": "en_sharegpt_dummy.json", "alpaca": "alpaca_zh_simplified_demo.json"}
-
-
 LLAMA2_MODEL = "tokenizers/llama2/tokenizer.model"
 
 
