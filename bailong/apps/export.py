@@ -10,8 +10,10 @@ NF4 loses most of the update, peft #2321). Two choices of the base the LoRA is a
 * ``original``: load the base unquantized (its original weights) and merge there.
 
 The trained ``embed_tokens``/``lm_head`` copies replace the base's (resized) embeddings, and
-the extended tokenizer is saved beside the weights. Like every app that reloads a run,
-export runs no code from the run directory unless its user passes ``trust_remote_code``.
+the extended tokenizer is saved beside the weights, carrying the run's chat template (so
+``AutoTokenizer.from_pretrained(out).apply_chat_template`` renders the format it was tuned
+on). Like every app that reloads a run, export runs no code from the run directory unless
+its user passes ``trust_remote_code``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from transformers import AutoTokenizer, PreTrainedModel
 
 from bailong.apps.reload import RunRecord, find_adapter_dir, load_base_for_run
 from bailong.core.checks import ConfigError
+from bailong.data.chat_template import carry_chat_format
 from bailong.model.config import EXPORT_BASES
 from bailong.model.load import torch_dtype
 
@@ -90,5 +93,7 @@ def export_run(
     model = merged_model(adapter_dir, base=base, dtype=dtype, trust_remote_code=trust_remote_code)
     model.save_pretrained(str(out))
     tokenizer = AutoTokenizer.from_pretrained(str(adapter_dir), trust_remote_code=trust_remote_code)
+    # runs saved before their tokenizers carried the chat template get it from their record
+    carry_chat_format(tokenizer, RunRecord.read(adapter_dir).chat_template)
     tokenizer.save_pretrained(str(out))
     return out

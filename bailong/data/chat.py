@@ -8,10 +8,15 @@ are -100 elsewhere, so the model learns to answer, not to imitate users.
 Two templates:
 
 * ``llama2``: Llama 2 chat, ``<s>[INST] <<SYS>>\\n{system}\\n<</SYS>>\\n\\n{user} [/INST]
-  {assistant} </s>`` per exchange (the system block only in the first one).
+  {assistant}</s>`` per exchange (the system block only in the first one), rendered by
+  ``llama2_chat.jinja`` through the tokenizer's ``apply_chat_template``, its
+  ``{% generation %}`` spans giving the mask; where that would not give the ids of each
+  segment encoded on its own (``bailong.data.chat_template`` says where), the segments are
+  encoded one by one, as before the template existed.
 * ``tokenizer``: the tokenizer's own ``chat_template``. The assistant spans are found by
   rendering growing prefixes of the conversation and diffing the strings, which works for
   any template whose renders are prefix-stable (checked; an error names the template if not).
+  A tokenizer carrying our Llama 2 template (a bailong export) renders as ``llama2``.
 
 Truncation drops whole trailing exchanges until the conversation fits; only when the first
 exchange alone is too long are its tokens cut, and a conversation left with no trainable
@@ -25,6 +30,13 @@ from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
+from bailong.data.chat_template import (
+    LLAMA2_CHAT_TEMPLATE,
+    chat_format,
+    renders_exactly,
+    starts_with_added_token,
+    template_ids_and_mask,
+)
 from bailong.data.pack import IGNORE_INDEX
 
 Message = tuple[str, str]
@@ -135,22 +147,59 @@ def _encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
 
 
-def llama2_segments(
+def _with_system(messages: list[Message], system_prompt: str | None) -> list[Message]:
+    """The conversation's own system turn, even an empty one, else ``system_prompt`` as one."""
+    if messages[0][0] != "system" and system_prompt:
+        return [("system", system_prompt), *messages]
+    return messages
+
+
+def llama2_segments_per_text(
     messages: list[Message], tokenizer: PreTrainedTokenizerBase, system_prompt: str | None
 ) -> list[Segment]:
-    system = messages[0][1] if messages[0][0] == "system" else system_prompt
+    """Llama 2 chat with each prompt and reply encoded as a text of its own: the fallback
+    where the template's one-string encoding differs (``bailong.data.chat_template``).
+
+    A conversation may end with a user turn (a prompt to be answered).
+    """
+    messages = _with_system(messages, system_prompt)
+    system = messages[0][1] if messages[0][0] == "system" else None
     body = messages[1:] if messages[0][0] == "system" else messages
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     segments = []
     for i in range(0, len(body), 2):
-        user, answer = body[i][1], body[i + 1][1]
+        user = body[i][1]
         if i == 0 and system:
             user = f"<<SYS>>\n{system}\n<</SYS>>\n\n{user}"
         prompt = bos + _encode(tokenizer, f"[INST] {user.strip()} [/INST]")
         segments.append(Segment(prompt, trainable=False))
-        reply = [*_encode(tokenizer, answer.strip()), tokenizer.eos_token_id]
-        segments.append(Segment(reply, trainable=True, ends_exchange=True))
+        if i + 1 < len(body):
+            reply = [*_encode(tokenizer, body[i + 1][1].strip()), tokenizer.eos_token_id]
+            segments.append(Segment(reply, trainable=True, ends_exchange=True))
     return segments
+
+
+def _segments_from_mask(ids: list[int], mask: list[int]) -> list[Segment]:
+    """Runs of equal mask values; a trained run (a reply with its ``</s>``) ends an exchange."""
+    segments: list[Segment] = []
+    for token, trained in zip(ids, mask, strict=True):
+        if not segments or segments[-1].trainable != bool(trained):
+            segments.append(Segment([], bool(trained), ends_exchange=bool(trained)))
+        segments[-1].ids.append(token)
+    return segments
+
+
+def llama2_segments(
+    messages: list[Message], tokenizer: PreTrainedTokenizerBase, system_prompt: str | None
+) -> list[Segment]:
+    """Llama 2 chat through ``llama2_chat.jinja`` where that is exact, else per text."""
+    replies = [text for role, text in messages if role == "assistant"]
+    if not renders_exactly(tokenizer) or any(
+        starts_with_added_token(tokenizer, r) for r in replies
+    ):
+        return llama2_segments_per_text(messages, tokenizer, system_prompt)
+    dicts = [{"role": r, "content": c} for r, c in _with_system(messages, system_prompt)]
+    return _segments_from_mask(*template_ids_and_mask(dicts, tokenizer, LLAMA2_CHAT_TEMPLATE))
 
 
 def template_segments(
@@ -161,8 +210,7 @@ def template_segments(
             f"data.chat.template=tokenizer but {type(tokenizer).__name__} has no chat_template; "
             "use data.chat.template=llama2"
         )
-    if messages[0][0] != "system" and system_prompt:
-        messages = [("system", system_prompt), *messages]
+    messages = _with_system(messages, system_prompt)
     dicts = [{"role": r, "content": c} for r, c in messages]
 
     def render(n: int, prompt: bool) -> str:
@@ -196,7 +244,8 @@ def encode_conversation(
     system_prompt: str | None = None,
 ) -> tuple[list[int], list[int]]:
     """``(input_ids, labels)`` of at most ``max_length`` tokens; see the module docstring."""
-    segments = TEMPLATES[template](normalize_conversation(messages), tokenizer, system_prompt)
+    render = TEMPLATES[chat_format(template, tokenizer)]
+    segments = render(normalize_conversation(messages), tokenizer, system_prompt)
     ids: list[int] = []
     labels: list[int] = []
     cut = 0  # tokens up to the end of the last exchange that fits

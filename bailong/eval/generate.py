@@ -1,9 +1,12 @@
 """Generate chat replies from a (trained) model: prompt rendering, sampling settings, streaming.
 
 The prompt must be rendered the way the model was fine-tuned: ``llama2`` is the Llama 2 chat
-format (``<s>[INST] <<SYS>>…<</SYS>> user [/INST] answer </s>`` per exchange) that the SFT
-data layer trains with by default; ``tokenizer`` uses the tokenizer's own ``chat_template``.
-The run records which one it used (``bailong_run.json``); the apps pass it through.
+format (``<s>[INST] <<SYS>>…<</SYS>> user [/INST] answer</s>`` per exchange) that the SFT
+data layer trains with by default, rendered by the data layer's own code
+(``bailong.data.chat.llama2_segments``: the same template, the same fallback), so a prompt is
+the training rendering of the same turns; ``tokenizer`` uses the tokenizer's own
+``chat_template``. The run records which one it used (``bailong_run.json``); the apps pass it
+through.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from threading import Thread
 
 import torch
 from transformers import PreTrainedTokenizerBase, TextIteratorStreamer
+
+from bailong.data.chat import llama2_segments
+from bailong.data.chat_template import chat_format
 
 CHAT_TEMPLATES = ("llama2", "tokenizer")
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
@@ -34,31 +40,25 @@ def _encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
 def llama2_prompt_ids(
     messages: Sequence[Message], tokenizer: PreTrainedTokenizerBase
 ) -> list[int]:
-    """Llama 2 chat ids for a conversation ending with a user turn, ready for the reply."""
+    """Llama 2 chat ids for a conversation ending with a user turn, ready for the reply: its
+    SFT rendering up to there (one rule for stripping a first user turn under a system block)."""
     system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
     body = list(messages[1:] if system is not None else messages)
     if not body or body[-1]["role"] != "user":
         raise ValueError("the conversation must end with a user message to generate a reply")
-    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    ids: list[int] = []
     for i, msg in enumerate(body):
         expected = "user" if i % 2 == 0 else "assistant"
         if msg["role"] != expected:
             raise ValueError(f"message {i} has role {msg['role']!r}; expected {expected!r}")
-        if expected == "user":
-            user = msg["content"].strip()
-            if i == 0 and system:
-                user = f"<<SYS>>\n{system}\n<</SYS>>\n\n{user}"
-            ids += bos + _encode(tokenizer, f"[INST] {user} [/INST]")
-        else:
-            ids += [*_encode(tokenizer, msg["content"].strip()), tokenizer.eos_token_id]
-    return ids
+    turns = [(m["role"], m["content"]) for m in messages]
+    return [i for segment in llama2_segments(turns, tokenizer, None) for i in segment.ids]
 
 
 def prompt_ids(
     messages: Sequence[Message], tokenizer: PreTrainedTokenizerBase, template: str
 ) -> list[int]:
     """Token ids of ``messages`` rendered with ``template``, ending where the reply starts."""
+    template = chat_format(template, tokenizer)
     if template == "llama2":
         return llama2_prompt_ids(messages, tokenizer)
     if template == "tokenizer":

@@ -1,4 +1,21 @@
-"""Optimizer and learning-rate schedule from config (linear warmup, then constant/linear/cosine)."""
+"""Optimizer and learning-rate schedule from config (linear warmup, then constant/linear/cosine).
+
+The schedule is ours, not transformers' ``get_scheduler`` family, because theirs draws a
+different curve (``tests/training/test_lr_schedule.py`` compares every step, T=100 steps):
+
+* warmup: ours is ``(step+1)/(warmup+1)``, theirs ``step/warmup``, so with 10 warmup steps
+  ours runs 0.0909 … 0.9091 over steps 0 … 9 where theirs runs 0.0 … 0.9 (their first
+  optimizer step has lr 0, a step that changes nothing);
+* after ``total_steps`` (``optim.schedule_steps`` shorter than the run, to extend a run
+  without changing its curve) ours holds the floor while their cosine climbs back: with
+  ``min_lr_ratio=0.1`` 0.100222 at step 101 and 0.185942 at step 120 instead of 0.1;
+* ``linear`` has a floor here (``min_lr_ratio``) and none there: 0.991 against 0.99 at
+  step 1, 0.1 against 0.0 at step 100.
+
+Elsewhere (cosine, constant and floorless linear, from the end of warmup to ``total_steps``)
+the curves agree within 1e-12 relative; and from step 0 to ``total_steps`` ours is theirs one
+step later: ours(s) = theirs(s+1) with warmup+1 and total_steps+1.
+"""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from bailong.core.paths import run_cache_dir
 from bailong.core.run_context import RunContext
 from bailong.core.run_files import ADAPTER_DIR
 from bailong.data.build import build_datamodule
+from bailong.data.chat_template import carry_chat_format
 from bailong.data.documents import resolve_files
 from bailong.embeddings.extend import base_vocab_size, extend_embeddings
 from bailong.model.embedding_layers import save_embedding_layers
@@ -161,7 +162,9 @@ def save_trained(
     tokenizer: PreTrainedTokenizerBase,
     output_dir: Path,
 ) -> Path:
-    """The trained adapter (or, with ``lora.enabled=false``, the whole model), written whole."""
+    """The trained adapter (or, with ``lora.enabled=false``, the whole model), written whole;
+    the tokenizer carries the chat template its conversations were rendered with."""
+    carry_chat_format(tokenizer, cfg.data.chat.template)
     if not cfg.lora.enabled:
         target = output_dir / FULL_MODEL_DIR
         with atomic_directory(target) as tmp:
