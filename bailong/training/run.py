@@ -7,6 +7,7 @@ by the CLI). Nothing here reads Hydra state, so tests and notebooks call it dire
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,12 @@ def resolve_ckpt_path(cfg: TrainConfig, output_dir: Path) -> str | None:
     return cfg.ckpt_path
 
 
-def build_trainer(cfg: TrainConfig, ctx: RunContext, resuming: bool = False) -> L.Trainer:
+def build_trainer(
+    cfg: TrainConfig,
+    ctx: RunContext,
+    resuming: bool = False,
+    extra_callbacks: Sequence[L.Callback] = (),
+) -> L.Trainer:
     loggers = build_loggers(
         cfg.logger,
         ctx.output_dir,
@@ -111,7 +117,7 @@ def build_trainer(cfg: TrainConfig, ctx: RunContext, resuming: bool = False) -> 
     return L.Trainer(
         **cfg.trainer,
         logger=loggers or False,
-        callbacks=build_callbacks(cfg.callbacks, ctx.output_dir),
+        callbacks=[*build_callbacks(cfg.callbacks, ctx.output_dir), *extra_callbacks],
         enable_checkpointing=cfg.callbacks.checkpoint.enabled,
         enable_progress_bar=cfg.callbacks.progress_bar != "none",
         plugins=[AtomicCheckpointIO()],
@@ -119,20 +125,30 @@ def build_trainer(cfg: TrainConfig, ctx: RunContext, resuming: bool = False) -> 
     )
 
 
-def train(cfg: TrainConfig, ctx: RunContext) -> dict[str, float]:
-    """Run one training job; returns the final logged metrics."""
+def train(
+    cfg: TrainConfig,
+    ctx: RunContext,
+    *,
+    build_module: Callable[..., CausalLMModule] = CausalLMModule,
+    extra_callbacks: Sequence[L.Callback] = (),
+) -> dict[str, float]:
+    """Run one training job; returns the final logged metrics.
+
+    ``build_module`` (called as ``CausalLMModule(model, cfg.optim)``) and ``extra_callbacks``
+    are the seams for code that runs the real job with a module subclass or a callback that
+    watches it (the fault and train-mode tests), instead of patching this module's names."""
     L.seed_everything(cfg.seed, workers=True)
     tokenizer = build_tokenizer(cfg)
     model = build_model(cfg, tokenizer)
     log_checkpoint_plan(model, cfg.callbacks.checkpoint)
     datamodule = build_datamodule(cfg.data, tokenizer, cfg.seed)
-    module = CausalLMModule(model, cfg.optim)
+    module = build_module(model, cfg.optim)
     ckpt_path = resolve_ckpt_path(cfg, ctx.output_dir)
     # a save killed midway (even the first one) leaves a temp file beside the checkpoints
     remove_partial_writes(checkpoint_dir(ctx.output_dir))
     for name in (ADAPTER_DIR, FULL_MODEL_DIR):
         remove_partial_directories(ctx.output_dir, name)
-    trainer = build_trainer(cfg, ctx, resuming=ckpt_path is not None)
+    trainer = build_trainer(cfg, ctx, ckpt_path is not None, extra_callbacks)
     log_global_batch(trainer, cfg.data)
     try:
         if cfg.validate_before_fit and ckpt_path is None:

@@ -13,10 +13,8 @@ import torch
 from peft import PeftModel
 from safetensors.torch import load_file
 
-import bailong.training.run as run_module
 from bailong.apps.reload import RunRecord
 from bailong.core.run_files import FAILED_MARKER
-from bailong.training.callbacks import build_callbacks
 from bailong.training.module import CausalLMModule, NonFiniteWeightsError
 from bailong.training.run import RunContext, train
 from bailong.training.sigterm import EXIT_STATUS, Terminated
@@ -39,21 +37,16 @@ class SigtermAt(L.Callback):
 
 
 def test_sigterm_saves_a_checkpoint_and_exits_non_zero(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path
 ) -> None:
-    def with_sigterm(cfg: Any, output_dir: Path) -> list[L.Callback]:
-        return [*build_callbacks(cfg, output_dir), SigtermAt(step=2)]
-
-    monkeypatch.setattr(run_module, "build_callbacks", with_sigterm)
     cfg = train_settings(tmp_path, [*QUIET, "callbacks.checkpoint.every_n_train_steps=100"])
     with pytest.raises(SystemExit) as stopped:
-        train(cfg, RunContext(output_dir=tmp_path))
+        train(cfg, RunContext(output_dir=tmp_path), extra_callbacks=[SigtermAt(step=2)])
     assert isinstance(stopped.value, Terminated) and stopped.value.code == EXIT_STATUS != 0
     assert "stopped by SIGTERM at global step 2" in str(stopped.value)
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 2, "the steps done before SIGTERM are kept"
     assert not (tmp_path / "adapter").exists()
-    monkeypatch.undo()
     train(train_settings(tmp_path, [*QUIET, "ckpt_path=last"]), RunContext(output_dir=tmp_path))
     assert [s for s, _ in column(read_metrics(tmp_path), "train/loss")][-1] == 5
 
@@ -100,24 +93,22 @@ class BrokenAfterFirstStep(CausalLMModule):
 
 
 def test_all_batches_skipped_as_non_finite_fails_and_saves_no_adapter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(run_module, "CausalLMModule", BrokenAfterFirstStep)
     cfg = train_settings(tmp_path, [*QUIET, "optim.on_nonfinite_loss=skip"])
     with pytest.raises(NonFiniteWeightsError, match=r"batches skipped as non-finite") as info:
-        train(cfg, RunContext(output_dir=tmp_path))
+        train(cfg, RunContext(output_dir=tmp_path), build_module=BrokenAfterFirstStep)
     assert "the checkpoint was not saved" in str(info.value)
     assert not (tmp_path / "adapter").exists()
     assert not list((tmp_path / "checkpoints").glob("*.ckpt")), "no NaN checkpoint either"
 
 
 def test_non_finite_weights_are_caught_before_the_adapter_when_no_checkpoint_is_taken(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(run_module, "CausalLMModule", BrokenAfterFirstStep)
     cfg = train_settings(
         tmp_path, [*QUIET, "optim.on_nonfinite_loss=skip", "callbacks.checkpoint.enabled=false"]
     )
     with pytest.raises(NonFiniteWeightsError, match=r"\d+ batches skipped .* trained model"):
-        train(cfg, RunContext(output_dir=tmp_path))
+        train(cfg, RunContext(output_dir=tmp_path), build_module=BrokenAfterFirstStep)
     assert not (tmp_path / "adapter").exists()

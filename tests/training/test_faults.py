@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import torch
 
-import bailong.training.run as run_module
 from bailong.training import checkpoint_io
 from bailong.training.checkpoint_io import CheckpointWriteError, atomic_torch_save
 from bailong.training.module import CausalLMModule, NonFiniteLossError
@@ -142,19 +141,17 @@ def test_non_finite_loss_stops_naming_the_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: float
 ) -> None:
     monkeypatch.setattr(PoisonedModule, "poison_value", value)
-    monkeypatch.setattr(run_module, "CausalLMModule", PoisonedModule)
     cfg = train_settings(tmp_path, NAN_RUN)
     with pytest.raises(NonFiniteLossError, match=rf"loss is {value} at global step 2 "):
-        train(cfg, RunContext(output_dir=tmp_path))
+        train(cfg, RunContext(output_dir=tmp_path), build_module=PoisonedModule)
 
 
 def test_non_finite_loss_skip_counts_logs_and_continues(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(run_module, "CausalLMModule", PoisonedModule)
     cfg = train_settings(tmp_path, [*NAN_RUN, "optim.on_nonfinite_loss=skip"])
     with caplog.at_level("WARNING", logger="bailong.training.module"):
-        train(cfg, RunContext(output_dir=tmp_path))
+        train(cfg, RunContext(output_dir=tmp_path), build_module=PoisonedModule)
     assert "training loss is nan at global step 2 (batch 2): batch skipped, 1 so far" in caplog.text
     rows = read_metrics(tmp_path)
     skipped = column(rows, "train/skipped_batches")
@@ -177,7 +174,7 @@ class WeightWatchingModule(PoisonedModule):
 
 
 def test_a_skipped_batch_leaves_the_weights_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path
 ) -> None:
     """Batch 2 is skipped: its step changes no trainable weight (AdamW at zero gradient would
     still move them), and the next step trains again."""
@@ -187,9 +184,8 @@ def test_a_skipped_batch_leaves_the_weights_alone(
         modules.append(WeightWatchingModule(*args, **kwargs))
         return modules[-1]
 
-    monkeypatch.setattr(run_module, "CausalLMModule", build)
     cfg = train_settings(tmp_path, [*NAN_RUN, "optim.on_nonfinite_loss=skip"])
-    train(cfg, RunContext(output_dir=tmp_path))
+    train(cfg, RunContext(output_dir=tmp_path), build_module=build)
     after = modules[0].after_batch
     assert len(after) == 6
 

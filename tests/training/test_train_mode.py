@@ -19,7 +19,6 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
-import bailong.training.run as run_module
 from bailong.training.run import RunContext, train
 from tests.support.helpers import train_settings
 
@@ -81,25 +80,24 @@ class ModeWatcher(Callback):
         self.in_step = False
 
 
-def watched_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str]) -> ModeWatcher:
+def watched_run(tmp_path: Path, extra: list[str]) -> ModeWatcher:
     watcher = ModeWatcher()
-    build = run_module.build_callbacks
-    monkeypatch.setattr(run_module, "build_callbacks", lambda *a: [*build(*a), watcher])
-    train(train_settings(tmp_path, [*WATCHED, *extra]), RunContext(output_dir=tmp_path))
+    cfg = train_settings(tmp_path, [*WATCHED, *extra])
+    train(cfg, RunContext(output_dir=tmp_path), extra_callbacks=[watcher])
     assert len(watcher.layer_calls) == STEPS
     return watcher
 
 
 @pytest.mark.parametrize("extra", [[], HELDOUT_SCORING], ids=["validation", "heldout_scoring"])
-def test_every_module_trains_in_every_step(tmp_path: Path, monkeypatch, extra) -> None:
-    watcher = watched_run(tmp_path, monkeypatch, extra)
+def test_every_module_trains_in_every_step(tmp_path: Path, extra) -> None:
+    watcher = watched_run(tmp_path, extra)
     assert watcher.eval_modules == set(), f"in eval mode during training: {watcher.eval_modules}"
     # without checkpointing each decoder layer runs once per step
     assert all(set(step.values()) == {1} for step in watcher.layer_calls), watcher.layer_calls
 
 
-def test_gradient_checkpointing_recomputes_every_layer(tmp_path: Path, monkeypatch) -> None:
-    watcher = watched_run(tmp_path, monkeypatch, ["model.gradient_checkpointing=true"])
+def test_gradient_checkpointing_recomputes_every_layer(tmp_path: Path) -> None:
+    watcher = watched_run(tmp_path, ["model.gradient_checkpointing=true"])
     assert watcher.eval_modules == set(), f"in eval mode during training: {watcher.eval_modules}"
     layers = 2  # conf/model/tiny_llama.yaml
     for step in watcher.layer_calls:
