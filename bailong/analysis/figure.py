@@ -69,7 +69,7 @@ def draw_comparison(
     lines = drawn_lines(points, metric)
     same = coinciding(lines, VISIBLE * (hi - lo))
     arm_order = list(dict.fromkeys([*step0["arm"], *lines]))
-    colors = plt.get_cmap("tab10").colors
+    colors = plt.color_sequences["tab10"]
     look = {
         arm: (colors[i % len(colors)], *STYLES[i % len(STYLES)]) for i, arm in enumerate(arm_order)
     }
