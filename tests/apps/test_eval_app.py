@@ -56,7 +56,7 @@ def test_perplexity_and_multiple_choice_run(tmp_path_factory, tmp_path: Path) ->
     saved = json.loads((tmp_path / "out" / RESULTS_FILE).read_text("utf-8"))
     assert saved["results"]["all"]["bits_per_char"] == metrics["all/bits_per_char"]
 
-    fixtures = Path(__file__).parents[2] / "fixtures" / "mc"
+    fixtures = Path(__file__).parents[1] / "fixtures" / "mc"
     for overrides, n in (
         (["eval=mc_file", f"eval.multiple_choice.path={fixtures}/tcic.json"], 3),
         (["eval=tmmlu", f"eval.multiple_choice.path={fixtures}/tmmlu"], 5),

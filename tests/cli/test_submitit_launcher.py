@@ -131,7 +131,7 @@ def test_a_sweep_job_with_one_task_per_device_trains_as_one_ddp_group(tmp_path: 
         f"hydra.sweep.dir={sweep}",
         *TINY,
     ]
-    shim = Path(__file__).parents[2] / "slurm_task_env"
+    shim = Path(__file__).parents[1] / "slurm_task_env"
     proc = run_train(args, tmp_path, env={"PYTHONPATH": str(shim)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     [job] = find_jobs(sweep)

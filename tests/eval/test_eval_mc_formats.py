@@ -18,7 +18,7 @@ from bailong.eval.mc_formats import (
 )
 from tests.conftest import require_shared
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "mc"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "mc"
 
 
 def test_tc_eval_object_keyed_by_id() -> None:
