@@ -1,29 +1,45 @@
-"""What every Hydra command-line app shares: its own ``--help``, one-line config errors.
+"""What every Hydra command-line app shares: ``hydra_app`` builds its ``main()``.
 
-Hydra's ``--help`` prints generic text and every config group under ``conf/`` (the train app
-listed ``eval``, which it rejects), after importing the whole app. Here ``--help`` is answered
-before Hydra or any heavy library loads: the first paragraph of the app's docstring, its usage
-lines, and only the groups its primary config's defaults list names, with their options.
-Hydra's own help stays at ``--hydra-help``.
+An app is a job function ``job(cfg, run_dir)``; ``hydra_app`` wraps it, in this order:
 
-A ``ConfigError`` (bad key, value, path or hardware) is printed as one line on stderr with exit
-status 2 (``HYDRA_FULL_ERROR=1`` shows the traceback). In a multirun the error is re-raised so
-Hydra's launcher records the job as failed and runs the others.
+* ``--help`` is answered before Hydra or any heavy library loads: the first paragraph of the
+  app's docstring, its usage lines, and only the groups its primary config's defaults list
+  names, with their options (Hydra's own ``--help`` prints generic text and every config group
+  under ``conf/``, after importing the whole app). Hydra's help stays at ``--hydra-help``.
+* The command line is checked before Hydra sees it (bailong.cli.early_checks), and for the
+  train config every arm of a sweep (bailong.cli.sweep_arms): Hydra would write the command
+  line to disk and stop a sweep at its first bad arm.
+* Hydra runs the job (its callback in ``conf/hydra/default.yaml`` first scrubs the config files
+  it saved) through ``run_task`` (``FAILED``, W&B; bailong.training.task).
+* A ``ConfigError`` (bad key, value, path or hardware) is printed as one line on stderr with
+  exit status 2 (``HYDRA_FULL_ERROR=1`` shows the traceback). In a multirun the error is
+  re-raised so Hydra's launcher records the job as failed and runs the others.
+
+The job function lends Hydra its module (``functools.wraps``): Hydra names the job, and so its
+log file (``train.log``), after the module its task function comes from.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import hydra
 import yaml
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
 
+from bailong.cli.early_checks import check_command_line
+from bailong.cli.sweep_arms import check_sweep_arms
 from bailong.conf_dir import conf_dir
 from bailong.config_checks import ConfigError
+from bailong.training.task import run_task
 
 HELP_FLAGS = ("-h", "--help")
 CONFIG_ERROR_STATUS = 2
@@ -74,20 +90,12 @@ def app_help(prog: str, doc: str, config_name: str) -> str:
     return "\n".join(lines)
 
 
-def answer_help(prog: str, doc: str, config_name: str) -> None:
-    """Print :func:`app_help` and exit when ``--help``/``-h`` is on the command line."""
-    if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
-        print(app_help(prog, doc, config_name))
-        raise SystemExit(0)
-
-
 @contextmanager
 def one_line_config_errors(prog: str) -> Iterator[None]:
     """Turn a ConfigError into ``prog: config error: ...`` and exit status 2 (single runs)."""
     try:
         yield
     except ConfigError as err:
-        from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
 
         multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
@@ -95,3 +103,33 @@ def one_line_config_errors(prog: str) -> Iterator[None]:
             raise
         print(f"{prog}: config error: {err}", file=sys.stderr)
         raise SystemExit(CONFIG_ERROR_STATUS) from None
+
+
+def hydra_app(
+    prog: str,
+    doc: str,
+    config_name: str,
+    job: Callable[[DictConfig, Path], Any],
+    *,
+    check_arms: bool = False,
+) -> Callable[[], None]:
+    """The ``main()`` of the Hydra app ``prog`` that runs ``job(cfg, run_dir)`` on the config
+    ``config_name``; ``check_arms`` checks a sweep's arms against the train config's values."""
+
+    @hydra.main(version_base="1.3", config_path=conf_dir(), config_name=config_name)
+    @functools.wraps(job)
+    def task(cfg: DictConfig) -> Any:
+        output_dir = Path(HydraConfig.get().runtime.output_dir)
+        with one_line_config_errors(prog):
+            return run_task(lambda: job(cfg, output_dir), output_dir)
+
+    def main() -> None:
+        if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
+            print(app_help(prog, doc, config_name))
+            raise SystemExit(0)
+        check_command_line(prog, sys.argv[1:])
+        if check_arms:
+            check_sweep_arms(prog, config_name, sys.argv[1:])
+        task()
+
+    return main
