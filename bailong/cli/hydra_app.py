@@ -1,22 +1,18 @@
-"""What every Hydra command-line app shares: ``hydra_app`` builds its ``main()``.
+"""What every Hydra command-line app shares: ``hydra_app`` builds its ``main()`` around the
+app's job function ``job(cfg, run_dir)``.
 
-An app is a job function ``job(cfg, run_dir)``; ``hydra_app`` wraps it, in this order:
-
-* ``--help`` is answered before Hydra or any heavy library loads: the first paragraph of the
-  app's docstring, its usage lines, and only the groups its primary config's defaults list
-  names, with their options (Hydra's own ``--help`` prints generic text and every config group
-  under ``conf/``, after importing the whole app). Hydra's help stays at ``--hydra-help``.
-* The command line is checked before Hydra sees it (bailong.cli.early_checks), and for the
-  train config every arm of a sweep (bailong.cli.sweep_arms): Hydra would write the command
-  line to disk and stop a sweep at its first bad arm.
-* Hydra runs the job (its callback in ``conf/hydra/default.yaml`` first scrubs the config files
-  it saved) through ``run_task`` (``FAILED``, W&B; bailong.training.task).
+* ``--help`` is answered before Hydra starts or any heavy library loads: the first paragraph
+  of the app's docstring, its usage lines, and only the groups its primary config's defaults
+  list names, with their options (Hydra's own ``--help`` prints generic text and every config
+  group under ``conf/``, after importing the whole app); Hydra's stays at ``--hydra-help``.
+* The command line (bailong.cli.early_checks) and, for the train config, every arm of a sweep
+  (bailong.cli.sweep_arms) are checked before Hydra starts: it would write the command line to
+  disk and stop a sweep at its first bad arm.
+* The job runs through ``run_task`` (``FAILED``, W&B; bailong.training.task), after the
+  callback in ``conf/hydra/default.yaml`` scrubbed the config files Hydra saved.
 * A ``ConfigError`` (bad key, value, path or hardware) is printed as one line on stderr with
-  exit status 2 (``HYDRA_FULL_ERROR=1`` shows the traceback). In a multirun the error is
-  re-raised so Hydra's launcher records the job as failed and runs the others.
-
-The job function lends Hydra its module (``functools.wraps``): Hydra names the job, and so its
-log file (``train.log``), after the module its task function comes from.
+  exit status 2 (``HYDRA_FULL_ERROR=1`` shows the traceback). In a multirun it is re-raised so
+  Hydra's launcher records the job as failed and runs the others.
 """
 
 from __future__ import annotations
@@ -25,14 +21,14 @@ import functools
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import hydra
 import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from bailong.cli.early_checks import check_command_line
@@ -90,21 +86,6 @@ def app_help(prog: str, doc: str, config_name: str) -> str:
     return "\n".join(lines)
 
 
-@contextmanager
-def one_line_config_errors(prog: str) -> Iterator[None]:
-    """Turn a ConfigError into ``prog: config error: ...`` and exit status 2 (single runs)."""
-    try:
-        yield
-    except ConfigError as err:
-        from hydra.types import RunMode
-
-        multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-        if os.environ.get("HYDRA_FULL_ERROR") == "1" or multirun:
-            raise
-        print(f"{prog}: config error: {err}", file=sys.stderr)
-        raise SystemExit(CONFIG_ERROR_STATUS) from None
-
-
 def hydra_app(
     prog: str,
     doc: str,
@@ -117,11 +98,17 @@ def hydra_app(
     ``config_name``; ``check_arms`` checks a sweep's arms against the train config's values."""
 
     @hydra.main(version_base="1.3", config_path=conf_dir(), config_name=config_name)
-    @functools.wraps(job)
+    @functools.wraps(job)  # Hydra names the job and its log (train.log) after job's module
     def task(cfg: DictConfig) -> Any:
-        output_dir = Path(HydraConfig.get().runtime.output_dir)
-        with one_line_config_errors(prog):
+        hc = HydraConfig.get()
+        output_dir = Path(hc.runtime.output_dir)
+        try:
             return run_task(lambda: job(cfg, output_dir), output_dir)
+        except ConfigError as err:
+            if hc.mode == RunMode.MULTIRUN or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            print(f"{prog}: config error: {err}", file=sys.stderr)
+            raise SystemExit(CONFIG_ERROR_STATUS) from None
 
     def main() -> None:
         if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
