@@ -12,20 +12,18 @@ Three things are refused there, with a one-line message and exit status 2:
 Hydra copies the command line into ``.hydra/overrides.yaml`` and ``hydra.yaml`` before the job
 starts, into a sweep's ``multirun.yaml`` before any job, and into its "Error executing job
 with overrides" log line after a job fails. Scrubbing those files afterwards misses some of
-them, so the apps check ``sys.argv`` first: an override whose key looks like a credential
-(``+paths.hfToken=...``, ``hydra.job.env_set.WANDB_API_KEY=...``, a ``{authToken: ...}``
-value), or whose value has a secret's shape (``judge.base_url=http://user:PASS@host/v1``, a
-``hf_…`` token; ``bailong.core.redact``), stops the app with exit status 2 and a message
-that names the key, not the value.
+them, so the apps (bailong.cli.hydra_app) check the command line first: an override whose
+key looks like a credential (``+paths.hfToken=...``, ``hydra.job.env_set.WANDB_API_KEY=...``,
+a ``{authToken: ...}`` value), or whose value has a secret's shape
+(``judge.base_url=http://user:PASS@host/v1``, a ``hf_…`` token; ``bailong.core.redact``),
+stops the app with exit status 2 and a message that names the key, not the value.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
@@ -107,31 +105,25 @@ def unknown_group_options(overrides: Sequence[str], config_dirs: Sequence[Path])
     return bad
 
 
-def check_command_line(main: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a ``@hydra.main`` function: check the command line before Hydra sees it."""
-
-    @functools.wraps(main)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        app = Path(sys.argv[0]).name
-        keys = secret_override_keys(sys.argv[1:])
-        if keys:
-            listed = ", ".join(f"{key}=<hidden>" for key in keys)
-            sys.stderr.write(
-                f"{app}: error: {listed} looks like a secret given on the command line; Hydra "
-                "would save it in the run's .hydra/ files and logs, so set it in an environment "
-                f"variable and give that variable's name in a key ending in _env instead "
-                f"(e.g. {keys[0]}_env=MY_VARIABLE; a URL goes without its user:password@, the "
-                "credential through such a variable, e.g. judge.api_key_env)\n"
-            )
-            raise SystemExit(2)
-        problem = task_name_problem(sys.argv[1:])
-        if problem:
-            sys.stderr.write(f"{app}: error: {problem}\n")
-            raise SystemExit(2)
-        unknown = unknown_group_options(sys.argv[1:], given_config_dirs(sys.argv[1:]))
-        if unknown:
-            sys.stderr.write(f"{app}: error: no such config option, nothing was run: {unknown}\n")
-            raise SystemExit(2)
-        return main(*args, **kwargs)
-
-    return checked
+def check_command_line(prog: str, argv: Sequence[str]) -> None:
+    """Stop the app (exit status 2, one message) on a secret, a bad ``task_name`` or an
+    unknown group option in ``argv``, before Hydra sees it."""
+    keys = secret_override_keys(argv)
+    if keys:
+        listed = ", ".join(f"{key}=<hidden>" for key in keys)
+        sys.stderr.write(
+            f"{prog}: error: {listed} looks like a secret given on the command line; Hydra "
+            "would save it in the run's .hydra/ files and logs, so set it in an environment "
+            f"variable and give that variable's name in a key ending in _env instead "
+            f"(e.g. {keys[0]}_env=MY_VARIABLE; a URL goes without its user:password@, the "
+            "credential through such a variable, e.g. judge.api_key_env)\n"
+        )
+        raise SystemExit(2)
+    problem = task_name_problem(argv)
+    if problem:
+        sys.stderr.write(f"{prog}: error: {problem}\n")
+        raise SystemExit(2)
+    unknown = unknown_group_options(argv, given_config_dirs(argv))
+    if unknown:
+        sys.stderr.write(f"{prog}: error: no such config option, nothing was run: {unknown}\n")
+        raise SystemExit(2)

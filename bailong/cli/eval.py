@@ -12,19 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from bailong.cli.conf_dir import conf_dir
-from bailong.cli.early_checks import check_command_line
-from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.hydra_app import hydra_app
 from bailong.cli.outputs import report_outputs, to_job_log
 from bailong.core.known_noise import silence_known_noise
 from bailong.eval.config import validate_eval_config
-from bailong.training.task import run_task
 
 PROG = "bailong-eval"
 
@@ -38,31 +33,20 @@ def print_results(metrics: dict[str, float], title: str) -> None:
     Console().print(table)
 
 
-@check_command_line
-@hydra.main(version_base="1.3", config_path=conf_dir(), config_name="eval")
-def hydra_main(cfg: DictConfig) -> None:
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
+def eval_job(cfg: DictConfig, output_dir: Path) -> None:
+    """Score one model on one benchmark; print, log and save the results."""
+    settings = validate_eval_config(cfg)
+    silence_known_noise()  # before the imports: some libraries warn at import
+    from bailong.apps.eval_run import evaluate  # torch, transformers, peft: seconds
 
-    def job() -> dict[str, float]:
-        # inside run_task, which first scrubs secrets from the configs Hydra saved
-        settings = validate_eval_config(cfg)
-        silence_known_noise()  # before the imports: some libraries warn at import
-        from bailong.apps.eval_run import evaluate  # torch, transformers, peft: seconds
-
-        return evaluate(settings, output_dir)
-
-    with one_line_config_errors(PROG):
-        metrics = run_task(job, output_dir)
+    metrics = evaluate(settings, output_dir)
     title = f"{cfg.eval.kind}: {cfg.model_path}"
     print_results(metrics, title)
     to_job_log(f"{title}: " + ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()))
     report_outputs(PROG, output_dir, ["results.json", "mc_progress.jsonl", "answers", "judgments"])
 
 
-def main() -> None:
-    answer_help(PROG, __doc__, "eval")
-    hydra_main()
-
+main = hydra_app(PROG, __doc__, "eval", eval_job)
 
 if __name__ == "__main__":
     main()

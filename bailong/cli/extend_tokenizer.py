@@ -12,23 +12,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
-from bailong.cli.conf_dir import conf_dir
-from bailong.cli.early_checks import check_command_line
-from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.hydra_app import hydra_app
 from bailong.cli.outputs import report_outputs
 from bailong.tokenizer.extend_config import validate_extend_tokenizer_config
 
 PROG = "bailong-extend-tokenizer"
 
 
-@check_command_line
-@hydra.main(version_base="1.3", config_path=conf_dir(), config_name="extend_tokenizer")
-def hydra_main(cfg: DictConfig) -> None:
-    with one_line_config_errors(PROG):
-        settings = validate_extend_tokenizer_config(cfg)
+def extend_job(cfg: DictConfig, run_dir: Path) -> None:
+    """Build the extended tokenizer in ``output_dir`` (not the run dir: the train app's
+    ``tokenizer=extended`` reads it there) and print its report."""
+    settings = validate_extend_tokenizer_config(cfg)
     from bailong.tokenizer.extend import extend_tokenizer  # sentencepiece, transformers
     from bailong.tokenizer.report import print_report
 
@@ -38,10 +34,7 @@ def hydra_main(cfg: DictConfig) -> None:
     report_outputs(PROG, out, ["tokenizer.model", "tokenizer.json", "report.json"])
 
 
-def main() -> None:
-    answer_help(PROG, __doc__, "extend_tokenizer")
-    hydra_main()
-
+main = hydra_app(PROG, __doc__, "extend_tokenizer", extend_job)
 
 if __name__ == "__main__":
     main()

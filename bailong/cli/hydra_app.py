@@ -1,29 +1,41 @@
-"""What every Hydra command-line app shares: its own ``--help``, one-line config errors.
+"""What every Hydra command-line app shares: ``hydra_app`` builds its ``main()`` around the
+app's job function ``job(cfg, run_dir)``.
 
-Hydra's ``--help`` prints generic text and every config group under ``conf/`` (the train app
-listed ``eval``, which it rejects), after importing the whole app. Here ``--help`` is answered
-before Hydra or any heavy library loads: the first paragraph of the app's docstring, its usage
-lines, and only the groups its primary config's defaults list names, with their options.
-Hydra's own help stays at ``--hydra-help``.
-
-A ``ConfigError`` (bad key, value, path or hardware) is printed as one line on stderr with exit
-status 2 (``HYDRA_FULL_ERROR=1`` shows the traceback). In a multirun the error is re-raised so
-Hydra's launcher records the job as failed and runs the others.
+* ``--help`` is answered before Hydra starts or any heavy library loads: the first paragraph
+  of the app's docstring, its usage lines, and only the groups its primary config's defaults
+  list names, with their options (Hydra's own ``--help`` prints generic text and every config
+  group under ``conf/``, after importing the whole app); Hydra's stays at ``--hydra-help``.
+* The command line (bailong.cli.early_checks) and, for the train config, every arm of a sweep
+  (bailong.cli.sweep_arms) are checked before Hydra starts: it would write the command line to
+  disk and stop a sweep at its first bad arm.
+* The job runs through ``run_task`` (``FAILED``, W&B; bailong.training.task), after the
+  callback in ``conf/hydra/default.yaml`` scrubbed the config files Hydra saved.
+* A ``ConfigError`` (bad key, value, path or hardware) is printed as one line on stderr with
+  exit status 2 (``HYDRA_FULL_ERROR=1`` shows the traceback). In a multirun it is re-raised so
+  Hydra's launcher records the job as failed and runs the others.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import hydra
 import yaml
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
 
 from bailong.cli.conf_dir import conf_dir
+from bailong.cli.early_checks import check_command_line
+from bailong.cli.sweep_arms import check_sweep_arms
 from bailong.core.checks import ConfigError
+from bailong.training.task import run_task
 
 HELP_FLAGS = ("-h", "--help")
 CONFIG_ERROR_STATUS = 2
@@ -74,24 +86,37 @@ def app_help(prog: str, doc: str, config_name: str) -> str:
     return "\n".join(lines)
 
 
-def answer_help(prog: str, doc: str, config_name: str) -> None:
-    """Print :func:`app_help` and exit when ``--help``/``-h`` is on the command line."""
-    if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
-        print(app_help(prog, doc, config_name))
-        raise SystemExit(0)
+def hydra_app(
+    prog: str,
+    doc: str,
+    config_name: str,
+    job: Callable[[DictConfig, Path], Any],
+    *,
+    check_arms: bool = False,
+) -> Callable[[], None]:
+    """The ``main()`` of the Hydra app ``prog`` that runs ``job(cfg, run_dir)`` on the config
+    ``config_name``; ``check_arms`` checks a sweep's arms against the train config's values."""
 
+    @hydra.main(version_base="1.3", config_path=conf_dir(), config_name=config_name)
+    @functools.wraps(job)  # Hydra names the job and its log (train.log) after job's module
+    def task(cfg: DictConfig) -> Any:
+        hc = HydraConfig.get()
+        output_dir = Path(hc.runtime.output_dir)
+        try:
+            return run_task(lambda: job(cfg, output_dir), output_dir)
+        except ConfigError as err:
+            if hc.mode == RunMode.MULTIRUN or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            print(f"{prog}: config error: {err}", file=sys.stderr)
+            raise SystemExit(CONFIG_ERROR_STATUS) from None
 
-@contextmanager
-def one_line_config_errors(prog: str) -> Iterator[None]:
-    """Turn a ConfigError into ``prog: config error: ...`` and exit status 2 (single runs)."""
-    try:
-        yield
-    except ConfigError as err:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
+    def main() -> None:
+        if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
+            print(app_help(prog, doc, config_name))
+            raise SystemExit(0)
+        check_command_line(prog, sys.argv[1:])
+        if check_arms:
+            check_sweep_arms(prog, config_name, sys.argv[1:])
+        task()
 
-        multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-        if os.environ.get("HYDRA_FULL_ERROR") == "1" or multirun:
-            raise
-        print(f"{prog}: config error: {err}", file=sys.stderr)
-        raise SystemExit(CONFIG_ERROR_STATUS) from None
+    return main

@@ -11,38 +11,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from bailong.apps.probe_config import validate_probe_config
-from bailong.cli.conf_dir import conf_dir
-from bailong.cli.early_checks import check_command_line
-from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.hydra_app import hydra_app
 from bailong.cli.outputs import report_outputs
 from bailong.core.known_noise import silence_known_noise
 
 PROG = "bailong-probe-init"
 
 
-@check_command_line
-@hydra.main(version_base="1.3", config_path=conf_dir(), config_name="probe_init")
-def hydra_main(cfg: DictConfig) -> None:
-    with one_line_config_errors(PROG):
-        settings = validate_probe_config(cfg)
+def probe_job(cfg: DictConfig, output_dir: Path) -> None:
+    """Score every initialization method; print the table and save it as JSON."""
+    settings = validate_probe_config(cfg)
     silence_known_noise()  # before the imports: some libraries warn at import
     from bailong.apps.probe_run import print_table, run_probe, write_json  # torch: seconds
 
     rows = run_probe(settings)
     print_table(rows)
-    out = write_json(rows, Path(HydraConfig.get().runtime.output_dir) / "probe_init.json")
+    out = write_json(rows, output_dir / "probe_init.json")
     report_outputs(PROG, out.parent, [out.name])
 
 
-def main() -> None:
-    answer_help(PROG, __doc__, "probe_init")
-    hydra_main()
-
+main = hydra_app(PROG, __doc__, "probe_init", probe_job)
 
 if __name__ == "__main__":
     main()

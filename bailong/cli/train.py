@@ -10,16 +10,14 @@ trainable embeddings) or multi-turn SFT of a Llama, configured with Hydra, train
 
 from __future__ import annotations
 
-import hydra
+from pathlib import Path
+
 from omegaconf import DictConfig
 
-from bailong.cli.conf_dir import conf_dir
-from bailong.cli.early_checks import check_command_line
-from bailong.cli.hydra_app import answer_help, one_line_config_errors
+from bailong.cli.hydra_app import hydra_app
 from bailong.cli.outputs import report_outputs
-from bailong.cli.sweep_arms import check_sweep_arms
 from bailong.core.known_noise import route_lightning_logs_through_root, silence_known_noise
-from bailong.training.task import hydra_context, optimized_metric, run_task
+from bailong.training.task import hydra_context, optimized_metric
 from bailong.training.validate import validate_train_config
 
 PROG = "bailong-train"
@@ -34,32 +32,23 @@ TRAIN_OUTPUTS = (
 )
 
 
-@check_command_line
-@check_sweep_arms("train")
-@hydra.main(version_base="1.3", config_path=conf_dir(), config_name="train")
-def hydra_main(cfg: DictConfig) -> float | None:
-    def job() -> dict[str, float]:
-        settings = validate_train_config(cfg)  # before anything loads
-        from bailong.training.sweep_launch import check_sweep_launch  # imports lightning
+def train_job(cfg: DictConfig, output_dir: Path) -> float | None:
+    """One training job; returns the metric a sweeper optimizes (``optimized_metric``)."""
+    settings = validate_train_config(cfg)  # before anything loads
+    from bailong.training.sweep_launch import check_sweep_launch  # imports lightning
 
-        check_sweep_launch(settings.trainer)
-        silence_known_noise()
-        from bailong.training.run import train  # lightning, transformers, peft: seconds
+    check_sweep_launch(settings.trainer)
+    silence_known_noise()
+    from bailong.training.run import train  # lightning, transformers, peft: seconds
 
-        route_lightning_logs_through_root()
-        ctx = hydra_context(settings.task_name)
-        metrics = train(settings, ctx)
-        report_outputs(PROG, ctx.output_dir, TRAIN_OUTPUTS)
-        return metrics
-
-    with one_line_config_errors(PROG):
-        return optimized_metric(run_task(job), cfg.get("optimized_metric"))
+    route_lightning_logs_through_root()
+    ctx = hydra_context(settings.task_name)
+    metrics = train(settings, ctx)
+    report_outputs(PROG, ctx.output_dir, TRAIN_OUTPUTS)
+    return optimized_metric(metrics, cfg.get("optimized_metric"))
 
 
-def main() -> float | None:
-    answer_help(PROG, __doc__, "train")
-    return hydra_main()
-
+main = hydra_app(PROG, __doc__, "train", train_job, check_arms=True)
 
 if __name__ == "__main__":
     main()
