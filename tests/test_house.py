@@ -46,6 +46,8 @@ def upward_imports(graph: dict[str, set[str]], package: str = "bailong") -> list
             if len(target) > 1 and target[1] not in LAYERS[layer]:
                 found.append(f"{module} -> {name}")
     return found
+
+
 WHY_ONE_FILE = "Why one file:"  # the docstring sentence a long module must carry
 
 

@@ -37,9 +37,7 @@ def _encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
 
 
-def llama2_prompt_ids(
-    messages: Sequence[Message], tokenizer: PreTrainedTokenizerBase
-) -> list[int]:
+def llama2_prompt_ids(messages: Sequence[Message], tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """Llama 2 chat ids for a conversation ending with a user turn, ready for the reply: its
     SFT rendering up to there (one rule for stripping a first user turn under a system block)."""
     system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None

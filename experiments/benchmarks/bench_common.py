@@ -61,9 +61,7 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def interleaved(
-    contenders: dict[str, Callable[[], float]], repeats: int
-) -> dict[str, list[float]]:
+def interleaved(contenders: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
     """Run each contender once per repeat, alternating the order; each returns its measure.
 
     Alternating (A B, B A, ...) keeps slow drifts of a shared machine from favouring one side.

@@ -100,9 +100,7 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="CPU check of every arm's build")
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "bailong-gpu"))
     args = parser.parse_args()
-    arms = [
-        (e, k == "on") for e in args.embeddings.split(",") for k in args.kernels.split(",")
-    ]
+    arms = [(e, k == "on") for e in args.embeddings.split(",") for k in args.kernels.split(",")]
     if args.dry_run:
         dry_run(arms, Path(args.cache_dir))
         return

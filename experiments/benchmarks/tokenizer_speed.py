@@ -60,12 +60,22 @@ def main() -> None:
     table = markdown_table(
         ["stage", "seconds (median)", "runs", "target", "ratio (target / measured)", "met"],
         [
-            [f"train {SPM_VOCAB:,}-piece zh BPE ({size_mb:.1f} MiB text)", f"{train_s:.1f}",
-             " ".join(f"{t:.1f}" for t in train_times), "-", "-", "-"],
-            [f"merge {added:,} pieces into Llama 2 (32,000 → {32_000 + added:,})",
-             f"{merge_s:.3f}", " ".join(f"{t:.3f}" for t in merge_times),
-             f"<= {MERGE_TARGET_S:.0f} s", f"{MERGE_TARGET_S / merge_s:.0f}x",
-             "yes" if merge_s <= MERGE_TARGET_S else "no"],
+            [
+                f"train {SPM_VOCAB:,}-piece zh BPE ({size_mb:.1f} MiB text)",
+                f"{train_s:.1f}",
+                " ".join(f"{t:.1f}" for t in train_times),
+                "-",
+                "-",
+                "-",
+            ],
+            [
+                f"merge {added:,} pieces into Llama 2 (32,000 → {32_000 + added:,})",
+                f"{merge_s:.3f}",
+                " ".join(f"{t:.3f}" for t in merge_times),
+                f"<= {MERGE_TARGET_S:.0f} s",
+                f"{MERGE_TARGET_S / merge_s:.0f}x",
+                "yes" if merge_s <= MERGE_TARGET_S else "no",
+            ],
         ],
     )
     notes = [f"{len(train_docs):,} training documents from shared corpora/zh_tw (95% split)"]

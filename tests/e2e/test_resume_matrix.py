@@ -113,8 +113,9 @@ def test_a_run_signalled_resumes_bit_identically(
 ) -> None:
     run = tmp_path / "run"
     finish(
-        train_process(run, RUN, tmp_path, ["-m", "tests.support.kill_switch", stop]), run,
-        EXIT[stop[:4]]
+        train_process(run, RUN, tmp_path, ["-m", "tests.support.kill_switch", stop]),
+        run,
+        EXIT[stop[:4]],
     )
     assert not (run / "adapter").exists(), "stopped before the end"
     finish(train_process(run, [*RUN, "ckpt_path=last"], tmp_path), run)

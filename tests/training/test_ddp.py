@@ -70,8 +70,13 @@ def run_ddp(
         "BAILONG_TEST_RECORD": str(record_dir),
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
-    args = [sys.executable, "-m", "tests.support.ddp_recorder", f"hydra.run.dir={run_dir}",
-    *overrides]
+    args = [
+        sys.executable,
+        "-m",
+        "tests.support.ddp_recorder",
+        f"hydra.run.dir={run_dir}",
+        *overrides,
+    ]
     log = run_dir.with_suffix(".log")
     with open(log, "w") as out:
         proc = subprocess.Popen(

@@ -36,9 +36,7 @@ class SigtermAt(L.Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def test_sigterm_saves_a_checkpoint_and_exits_non_zero(
-    tmp_path: Path
-) -> None:
+def test_sigterm_saves_a_checkpoint_and_exits_non_zero(tmp_path: Path) -> None:
     cfg = train_settings(tmp_path, [*QUIET, "callbacks.checkpoint.every_n_train_steps=100"])
     with pytest.raises(SystemExit) as stopped:
         train(cfg, RunContext(output_dir=tmp_path), extra_callbacks=[SigtermAt(step=2)])
@@ -92,9 +90,7 @@ class BrokenAfterFirstStep(CausalLMModule):
                 next(p for n, p in self.named_parameters() if "lora_A" in n).fill_(float("nan"))
 
 
-def test_all_batches_skipped_as_non_finite_fails_and_saves_no_adapter(
-    tmp_path: Path
-) -> None:
+def test_all_batches_skipped_as_non_finite_fails_and_saves_no_adapter(tmp_path: Path) -> None:
     cfg = train_settings(tmp_path, [*QUIET, "optim.on_nonfinite_loss=skip"])
     with pytest.raises(NonFiniteWeightsError, match=r"batches skipped as non-finite") as info:
         train(cfg, RunContext(output_dir=tmp_path), build_module=BrokenAfterFirstStep)
@@ -104,7 +100,7 @@ def test_all_batches_skipped_as_non_finite_fails_and_saves_no_adapter(
 
 
 def test_non_finite_weights_are_caught_before_the_adapter_when_no_checkpoint_is_taken(
-    tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     cfg = train_settings(
         tmp_path, [*QUIET, "optim.on_nonfinite_loss=skip", "callbacks.checkpoint.enabled=false"]

@@ -173,9 +173,7 @@ class WeightWatchingModule(PoisonedModule):
         self.after_batch = [*getattr(self, "after_batch", []), weights]
 
 
-def test_a_skipped_batch_leaves_the_weights_alone(
-    tmp_path: Path
-) -> None:
+def test_a_skipped_batch_leaves_the_weights_alone(tmp_path: Path) -> None:
     """Batch 2 is skipped: its step changes no trainable weight (AdamW at zero gradient would
     still move them), and the next step trains again."""
     modules: list[WeightWatchingModule] = []
