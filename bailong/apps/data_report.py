@@ -8,6 +8,7 @@ of a rendered conversation carry loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict, cast
 
 from transformers import PreTrainedTokenizerBase
 
@@ -37,7 +38,21 @@ def summarize(cfg: TrainConfig, tokenizer: PreTrainedTokenizerBase, split: str) 
     return SplitSummary(report, [(row, row) for row in rows])
 
 
-def store_rows(report: DataReport) -> list[dict[str, object]]:
+class StoreRow(TypedDict):
+    """One source's token store, as ``bailong-data`` lists it."""
+
+    source: str
+    path: str
+    disk_bytes: int
+    train_tokens: int
+    val_tokens: int
+    docs: int
+    build_seconds: float
+    reused: bool
+    complete: bool
+
+
+def store_rows(report: DataReport) -> list[StoreRow]:
     """One row per source's token store: where, size on disk, tokens per split, build time."""
     return [
         {
@@ -57,11 +72,14 @@ def store_rows(report: DataReport) -> list[dict[str, object]]:
 
 def show_loss_mask(ids: list[int], labels: list[int], tokenizer: PreTrainedTokenizerBase) -> str:
     """Decode ``ids`` with the tokens that carry loss wrapped in ``{+ … +}``."""
-    out, run, trained = [], [], None
+    out: list[str] = []
+    run: list[int] = []
+    trained: bool | None = None
     for token, label in [*zip(ids, labels, strict=True), (None, None)]:
         is_trained = label is not None and label != IGNORE_INDEX
         if token is None or (run and is_trained != trained):
-            text = tokenizer.decode(run, skip_special_tokens=False)
+            # typed for a batch too; one sequence decodes to one string
+            text = cast(str, tokenizer.decode(run, skip_special_tokens=False))
             out.append(f"{TRAINED_OPEN}{text}{TRAINED_CLOSE}" if trained else text)
             run = []
         if token is not None:

@@ -73,7 +73,8 @@ def _clear_quantization_state(model: PreTrainedModel) -> None:
     for attr in ("is_loaded_in_4bit", "is_loaded_in_8bit", "is_quantized"):
         if getattr(model, attr, False):
             setattr(model, attr, False)
-    model.hf_quantizer = None
+    # from_pretrained sets hf_quantizer on the model; PreTrainedModel does not declare it
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
 

@@ -20,6 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from bailong.core.progress import progress
 from bailong.embeddings.config import EmbeddingInitConfig
 from bailong.embeddings.extend import extend_embeddings
+from bailong.embeddings.resize import input_embedding_layer
 from bailong.eval.perplexity import TextScore, score_documents
 
 ORIGINAL = "original"  # the reference row: unextended model, original tokenizer
@@ -57,7 +58,7 @@ def probe_methods(
     and the vocabulary is cut back to the original rows, which the extension never changes.
     Progress (``bailong.core.progress``) advances once per scored row, naming it.
     """
-    num_old = model.get_input_embeddings().num_embeddings
+    num_old = input_embedding_layer(model).num_embeddings
     names = [ORIGINAL, *(name for name, _ in arms)]
     rows: list[ProbeRow] = []
     with progress("probe rows", len(names)) as bar:
@@ -80,5 +81,5 @@ def probe_methods(
             )
             model.resize_token_embeddings(num_old, mean_resizing=False)
             bar.update(1, name)
-    assert model.get_input_embeddings().num_embeddings == num_old
+    assert input_embedding_layer(model).num_embeddings == num_old
     return rows

@@ -33,7 +33,7 @@ from transformers import (
 from bailong.core.checks import ConfigError
 from bailong.core.paths import user_cache_dir
 from bailong.core.run_files import ADAPTER_DIR
-from bailong.embeddings.resize import resize_to
+from bailong.embeddings.resize import input_embedding_layer, resize_to
 from bailong.model.config import QuantizationConfig
 from bailong.model.load import load_base_model, torch_dtype
 from bailong.training.run_record import RunRecord
@@ -94,7 +94,7 @@ def load_base_for_run(
     quant = _quantization(record, quantize, dtype)
     cache = cache_dir or user_cache_dir()
     base = load_base_model(model_cfg, quant, record.base_vocab_size, cache)
-    rows = base.get_input_embeddings().num_embeddings
+    rows = input_embedding_layer(base).num_embeddings
     if record.extended:  # grown exactly as training grew it (padding rows included)
         resize_to(base, max(tokenizer_size, rows), record.pad_to_multiple_of)
     elif rows < tokenizer_size:
@@ -144,9 +144,11 @@ def load_trained(
         cache_dir=cache_dir,
         trust_remote_code=trust_remote_code,
     )
-    model = PeftModel.from_pretrained(base, str(adapter_dir), is_trainable=False)
+    adapted = PeftModel.from_pretrained(base, str(adapter_dir), is_trainable=False)
     record = RunRecord.read(adapter_dir)
-    return LoadedModel(_ready(model, tokenizer), tokenizer, record.chat_template, adapter_dir, True)
+    return LoadedModel(
+        _ready(adapted, tokenizer), tokenizer, record.chat_template, adapter_dir, True
+    )
 
 
 def _ready(model: Any, tokenizer: PreTrainedTokenizerBase) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, cast
 
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
@@ -26,6 +27,9 @@ from bailong.cli.conf_dir import conf_dir
 from bailong.core.checks import ConfigError
 from bailong.core.known_noise import silence_known_noise
 from bailong.training.validate import validate_train_config
+
+if TYPE_CHECKING:
+    from bailong.apps.data_report import StoreRow
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -109,11 +113,12 @@ def main(argv: list[str] | None = None) -> None:
             text = show_loss_mask(ids, labels, tokenizer)
         else:
             console.rule(f"block {i}: {len(ids)} tokens, all with loss")
-            text = tokenizer.decode(ids, skip_special_tokens=False)
+            # typed for a batch too; one sequence decodes to one string
+            text = cast(str, tokenizer.decode(ids, skip_special_tokens=False))
         console.print(printable(text), markup=False, highlight=False)
 
 
-def store_table(rows: list[dict[str, object]]) -> Table:
+def store_table(rows: list[StoreRow]) -> Table:
     table = Table(title="token stores (one per source; memory-mapped by every run)")
     for col in ("source", "train tokens", "val tokens", "docs", "disk", "built in", "path"):
         table.add_column(col, justify="left" if col in ("source", "path") else "right")

@@ -44,12 +44,12 @@ def secret_override_keys(overrides: Sequence[str]) -> list[str]:
         try:
             override = parser.parse_override(text)
         except HydraException:  # malformed: Hydra reports it; the key alone still counts
-            key, _, value = text.partition("=")
-            if looks_secret(key.rsplit(".", 1)[-1]) or secret_shaped(value):
+            key, _, raw = text.partition("=")
+            if looks_secret(key.rsplit(".", 1)[-1]) or secret_shaped(raw):
                 found.append(key.lstrip("+~"))
             continue
         key = override.key_or_group
-        value = None if override.is_delete() else override.value()
+        value: object = None if override.is_delete() else override.value()
         if override.is_sweep_override():  # a,b,c: every arm's value
             value = list(override.sweep_string_iterator())
         named = looks_secret(key.rsplit(".", 1)[-1]) and value not in (None, "")

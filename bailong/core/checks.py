@@ -10,7 +10,7 @@ named by their full key; a secret written into the config refused).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -29,7 +29,7 @@ def problem(key: str, value: object, allowed: str) -> str:
     return f"{key}={value!r} is invalid: {allowed}"
 
 
-def fail(key: str, value: Any, allowed: str) -> None:
+def fail(key: str, value: Any, allowed: str) -> NoReturn:
     raise ConfigError(problem(key, value, allowed))
 
 

@@ -26,7 +26,7 @@ token is bad data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from transformers import PreTrainedTokenizerBase
 
@@ -214,8 +214,10 @@ def template_segments(
     dicts = [{"role": r, "content": c} for r, c in messages]
 
     def render(n: int, prompt: bool) -> str:
-        return tokenizer.apply_chat_template(
-            dicts[:n], tokenize=False, add_generation_prompt=prompt
+        # typed for every mode; tokenize=False returns the rendered text
+        return cast(
+            str,
+            tokenizer.apply_chat_template(dicts[:n], tokenize=False, add_generation_prompt=prompt),
         )
 
     segments, done = [], ""

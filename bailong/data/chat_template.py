@@ -39,8 +39,9 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
+from typing import cast
 
-from transformers import PreTrainedTokenizerBase
+from transformers import BatchEncoding, PreTrainedTokenizerBase
 
 LLAMA2_CHAT_TEMPLATE = (Path(__file__).parent / "llama2_chat.jinja").read_text("utf-8")
 
@@ -94,13 +95,17 @@ def template_ids_and_mask(
 
     A conversation ending with a user turn gets the generation prompt (it is being answered).
     """
-    out = tokenizer.apply_chat_template(
-        messages,
-        chat_template=chat_template,
-        add_generation_prompt=messages[-1]["role"] == "user",
-        tokenize=True,
-        return_dict=True,
-        return_assistant_tokens_mask=True,
+    # typed for every mode; tokenize=True with return_dict=True returns a BatchEncoding
+    out = cast(
+        BatchEncoding,
+        tokenizer.apply_chat_template(
+            messages,
+            chat_template=chat_template,
+            add_generation_prompt=messages[-1]["role"] == "user",
+            tokenize=True,
+            return_dict=True,
+            return_assistant_tokens_mask=True,
+        ),
     )
     return list(out["input_ids"]), list(out["assistant_masks"])
 

@@ -23,8 +23,12 @@ import unicodedata
 import warnings
 from collections import Counter
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from bailong.data.config import CleanConfig
+
+if TYPE_CHECKING:
+    from opencc import OpenCC
 
 ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 # C0 controls but tab/newline/carriage return, DEL and C1, bidi embeddings/overrides/isolates
@@ -37,7 +41,7 @@ SIMPLIFIED_WARN_SHARE = 0.05  # Traditional text has almost none that s2t change
 
 
 @lru_cache(maxsize=8)
-def opencc_converter(config: str) -> object:
+def opencc_converter(config: str) -> OpenCC:
     """An OpenCC converter (e.g. ``s2twp``: Simplified → Taiwan Traditional with phrases)."""
     import opencc
 

@@ -15,25 +15,28 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TypeVar
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import DataLoader, default_collate
 from torchdata.stateful_dataloader import StatefulDataLoader
 from transformers import PreTrainedTokenizerBase
 
 from bailong.data.config import DataConfig
 from bailong.data.epoch_sampler import EpochStatefulSampler
 from bailong.data.mix import MixStats, TokenMixer, normalize
-from bailong.data.pack import packed_collate
+from bailong.data.pack import SizedDataset, packed_collate
 from bailong.data.sources import Source, SourceStats, configured_sources
 from bailong.data.store_blocks import StoreBlocks, block_quotas
 from bailong.data.token_store import TokenStore, token_store
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")  # the item a source's stream yields (e.g. an SFT example)
 
-class BlockDataset(Dataset):
+
+class BlockDataset(SizedDataset):
     """Packed blocks; each item is a dict the Hugging Face causal LM accepts directly."""
 
     def __init__(self, blocks: torch.Tensor) -> None:
@@ -72,12 +75,12 @@ class DataReport:
 
 def mix_sources(
     sources: list[Source],
-    stream: Callable[[Source, SourceStats], Iterator],
-    length: Callable[[object], int],
+    stream: Callable[[Source, SourceStats], Iterator[T]],
+    length: Callable[[T], int],
     seed: int,
     recycle: bool,
     skip_empty: bool,
-) -> tuple[TokenMixer, dict[str, SourceStats]]:
+) -> tuple[TokenMixer[T], dict[str, SourceStats]]:
     """A token-share mixer over one lazy stream per source, with each source's counters."""
     stats = {s.name: SourceStats() for s in sources}
     openers = [partial(stream, s, stats[s.name]) for s in sources]
@@ -145,8 +148,8 @@ class CausalLMDataModule(L.LightningDataModule):
         self.cfg = cfg
         self.tokenizer = tokenizer
         self.seed = seed
-        self.train_set: Dataset | None = None
-        self.val_set: Dataset | None = None
+        self.train_set: SizedDataset | None = None
+        self.val_set: SizedDataset | None = None
         self.reports: dict[str, DataReport] = {}
         self.stores: dict[str, TokenStore] | None = None  # pretraining: opened once
         self.collate_fn: Callable[[list[dict]], dict[str, torch.Tensor]] = default_collate
@@ -158,7 +161,7 @@ class CausalLMDataModule(L.LightningDataModule):
         if self.cfg.kind == "pretrain" and self.stores is None:
             self.stores = pretrain_stores(self.cfg, self.tokenizer, self.seed)
 
-    def build_split(self, split: str) -> Dataset:
+    def build_split(self, split: str) -> SizedDataset:
         self.stores = self.stores or pretrain_stores(self.cfg, self.tokenizer, self.seed)
         blocks, report = pretrain_blocks(self.cfg, self.tokenizer, self.seed, split, self.stores)
         self.reports[split] = report

@@ -20,9 +20,17 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import default_collate
+from torch.utils.data import Dataset, default_collate
 
 IGNORE_INDEX = -100
+
+
+class SizedDataset(Dataset):
+    """A map-style dataset of rows that knows its length, as every split here does (torch's
+    ``Dataset`` declares no ``__len__``; the empty-split checks and the samplers need it)."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
 
 
 def packed_collate(rows: list[dict[str, torch.Tensor]]) -> dict[str, Any]:

@@ -16,20 +16,19 @@ from functools import partial
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
 from transformers import PreTrainedTokenizerBase
 
 from bailong.data.chat import BadConversation, encode_conversation
 from bailong.data.config import DataConfig
 from bailong.data.datamodule import CausalLMDataModule, DataReport, mix_sources
 from bailong.data.documents import BadRecords
-from bailong.data.pack import IGNORE_INDEX, pack_examples
+from bailong.data.pack import IGNORE_INDEX, SizedDataset, pack_examples
 from bailong.data.sources import Source, SourceStats, configured_sources, conversations
 
 Example = tuple[list[int], list[int]]
 
 
-class RowDataset(Dataset):
+class RowDataset(SizedDataset):
     def __init__(self, rows: list[dict[str, torch.Tensor]]) -> None:
         self.rows = rows
 
@@ -109,7 +108,7 @@ class SFTDataModule(CausalLMDataModule):
         super().__init__(cfg, tokenizer, seed)
         self.collate_fn = partial(pad_collate, pad_id=tokenizer.pad_token_id)
 
-    def build_split(self, split: str) -> Dataset:
+    def build_split(self, split: str) -> SizedDataset:
         examples, report = sft_examples(self.cfg, self.tokenizer, self.seed, split)
         self.reports[split] = report
         rows = sft_rows(examples, self.cfg, self.tokenizer.pad_token_id)

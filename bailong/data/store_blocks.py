@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from bailong.data.pack import SizedDataset
 from bailong.data.token_stream import TokenStream
 
 
@@ -50,7 +50,7 @@ def interleaved_order(quotas: list[int]) -> np.ndarray:
     return order.astype(np.uint32 if len(order) < 1 << 32 else np.int64)
 
 
-class StoreBlocks(Dataset):
+class StoreBlocks(SizedDataset):
     """Blocks over memory-mapped streams; items are what the HF causal LM takes directly.
 
     ``mask_documents``: ``position_ids`` restart at every document start in the block and no

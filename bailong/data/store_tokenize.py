@@ -16,7 +16,7 @@ import itertools
 import multiprocessing
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 
 import numpy as np
 from transformers import PreTrainedTokenizerBase
@@ -75,7 +75,7 @@ def batches(docs: Iterable[tuple[bool, str]]) -> Iterator[Batch]:
 
 def encoded_batches(
     docs: Iterable[tuple[bool, str]], tokenizer: PreTrainedTokenizerBase, workers: int
-) -> Iterator[tuple[list[bool], int, Encoded]]:
+) -> Generator[tuple[list[bool], int, Encoded], None, None]:
     """``(is_val flags, UTF-8 bytes, encoding)`` per batch, in order; close it to stop early."""
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     dtype = token_dtype(len(tokenizer))

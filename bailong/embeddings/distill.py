@@ -36,6 +36,7 @@ from bailong.embeddings.config import DistillConfig
 from bailong.embeddings.context import InitContext, NewRows
 from bailong.embeddings.piece_logprob import evaluating
 from bailong.embeddings.progress import fit_progress
+from bailong.embeddings.resize import input_embedding_layer
 from bailong.embeddings.snippets import Snippet, padded
 
 
@@ -119,7 +120,7 @@ def objective(
 ) -> float:
     """The mean objective over ``snippets`` with new input rows ``rows`` (all new rows)."""
     local = {r: r for r in range(rows.shape[0])}
-    device = model.get_input_embeddings().weight.device
+    device = input_embedding_layer(model).weight.device
     total, count = 0.0, 0
     with torch.no_grad():
         for i in range(0, len(snippets), batch_size):
@@ -141,7 +142,7 @@ def distill_rows(
     check_layer(model, cfg.target_layer)
     if not snippets:
         return start
-    device = model.get_input_embeddings().weight.device
+    device = input_embedding_layer(model).weight.device
     fitted = sorted({s.row for s in snippets})
     local = {row: i for i, row in enumerate(fitted)}
     index = torch.tensor(fitted, device=start.device)

@@ -23,7 +23,7 @@ from bailong.embeddings.original import (
 )
 from bailong.embeddings.output_side import choose_output
 from bailong.embeddings.registry import INIT_METHODS
-from bailong.embeddings.resize import resize_to, untied
+from bailong.embeddings.resize import input_embedding_layer, resize_to, untied
 
 PIECE_OUTPUTS = ("pieces", *FIT_OUTPUTS)  # output sides that read each token's pieces
 
@@ -69,7 +69,7 @@ def extend_embeddings(
     start = time.perf_counter()
     original = read_original(cfg.original_tokenizer)  # read and checked once
     check_append_only(tokenizer, original.tokens)
-    num_model = model.get_input_embeddings().num_embeddings
+    num_model = input_embedding_layer(model).num_embeddings
     if num_model < len(original.tokens):
         raise ValueError(
             f"the model has {num_model} embedding rows but the original tokenizer "
@@ -91,7 +91,7 @@ def extend_embeddings(
         )
     resize_to(model, max(len(tokenizer), num_model), cfg.pad_to_multiple_of)
     num_old = len(original.tokens)
-    inp, out = model.get_input_embeddings(), model.get_output_embeddings()
+    inp, out = input_embedding_layer(model), model.get_output_embeddings()
     num_rows = inp.num_embeddings
     # Views of the old rows (the resize copied them unchanged); only rows >= num_old are written.
     old_input = inp.weight.detach()[:num_old]

@@ -31,11 +31,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
-from transformers import PreTrainedModel
+from transformers import GenerationMixin, PreTrainedModel
 
 from bailong.embeddings.combine import combine_rows
 from bailong.embeddings.context import InitContext, NewRows
 from bailong.embeddings.pieces import load_model_proto
+from bailong.embeddings.resize import input_embedding_layer
 
 FIT_SEQUENCES, FIT_TOKENS = 16, 48  # sampled text w is fitted on: 16 × 48 tokens
 RIDGE = 1e-3
@@ -55,11 +56,14 @@ def unit_starts(piece_strings: Sequence[str]) -> list[bool]:
     return starts
 
 
-def _contexts(pieces: Sequence[Sequence[int]], starts: Sequence[bool]) -> list[list[tuple]]:
+def _contexts(
+    pieces: Sequence[Sequence[int]], starts: Sequence[bool]
+) -> list[list[tuple[int, ...]]]:
     """Per token, per piece after the first: its character's earlier pieces (the context)."""
     out = []
     for ids in pieces:
-        contexts, current = [], ()
+        contexts: list[tuple[int, ...]] = []
+        current: tuple[int, ...] = ()
         for k, piece in enumerate(ids):
             current = () if starts[piece] else current
             if k:
@@ -78,8 +82,8 @@ def rest_logprobs(
     num_old = len(starts)
     per_token = _contexts(pieces, starts)
     unique = sorted({c for contexts in per_token for c in contexts}, key=lambda c: (len(c), c))
-    device = model.get_input_embeddings().weight.device
-    table: dict[tuple, torch.Tensor] = {}
+    device = input_embedding_layer(model).weight.device
+    table: dict[tuple[int, ...], torch.Tensor] = {}
     for length in sorted({len(c) for c in unique}):
         group = [c for c in unique if len(c) == length]
         for i in range(0, len(group), BATCH):
@@ -102,13 +106,17 @@ def unit_direction(
     """``w`` (float64) with ``h · w ≈ 1`` over final hidden states of text the model samples
     from its original vocabulary, each sequence started by a random primer piece (without
     one, a base trained mostly on Chinese samples only Chinese, and ``w`` fits only that)."""
+    if not isinstance(model, GenerationMixin):
+        raise TypeError(f"piece_logprob samples text, but {type(model).__name__} cannot generate")
     num_rows = model.get_output_embeddings().weight.shape[0]
-    device = model.get_input_embeddings().weight.device
+    device = input_embedding_layer(model).weight.device
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         first = torch.tensor(random.Random(seed).sample(list(primers), FIT_SEQUENCES))
         start = torch.stack([torch.full_like(first, bos), first], dim=1).to(device)
-        text = model.generate(
+        # transformers types generate's self as its GenerativePreTrainedModel protocol (written
+        # for the ty checker), which its own PreTrainedModel does not satisfy under mypy
+        text = model.generate(  # type: ignore[misc]
             start,
             attention_mask=torch.ones_like(start),
             do_sample=True,

@@ -15,18 +15,27 @@ before peft wrapping, so the trainable copies peft makes already have the new si
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from transformers import PreTrainedModel
 
 
+def input_embedding_layer(model: PreTrainedModel) -> torch.nn.Embedding:
+    """``model.get_input_embeddings()``, typed as what it is for a causal LM."""
+    # transformers declares it nn.Module; a causal LM's input embedding is an nn.Embedding
+    # (Gemma's scaled one subclasses it), with num_embeddings and weight
+    return cast(torch.nn.Embedding, model.get_input_embeddings())
+
+
 def untied(model: PreTrainedModel) -> bool:
     out = model.get_output_embeddings()
-    return out is None or out.weight is not model.get_input_embeddings().weight
+    return out is None or out.weight is not input_embedding_layer(model).weight
 
 
 def resize_to(model: PreTrainedModel, vocab_size: int, pad_to_multiple_of: int | None) -> int:
     """Grow both matrices to ``vocab_size`` (rounded up); return the old number of rows."""
-    num_old = model.get_input_embeddings().num_embeddings
+    num_old = input_embedding_layer(model).num_embeddings
     out = model.get_output_embeddings()
     if out is not None and out.weight.shape[0] != num_old:
         raise ValueError(
@@ -37,7 +46,7 @@ def resize_to(model: PreTrainedModel, vocab_size: int, pad_to_multiple_of: int |
         raise ValueError(f"cannot shrink the vocabulary from {num_old} to {vocab_size} rows")
     if pad_to_multiple_of:
         vocab_size = -(-vocab_size // pad_to_multiple_of) * pad_to_multiple_of
-    inp = model.get_input_embeddings()
+    inp = input_embedding_layer(model)
     tied = not untied(model)
     inp.weight = grown(inp.weight, vocab_size)
     inp.num_embeddings = vocab_size
@@ -48,7 +57,7 @@ def resize_to(model: PreTrainedModel, vocab_size: int, pad_to_multiple_of: int |
     return num_old
 
 
-def grown(weight: torch.nn.Parameter, rows: int) -> torch.nn.Parameter:
+def grown(weight: torch.Tensor, rows: int) -> torch.nn.Parameter:
     """``weight`` with ``rows`` rows: the old rows copied bit for bit, the rest zeros."""
     new = torch.empty((rows, weight.shape[1]), dtype=weight.dtype, device=weight.device)
     new[: weight.shape[0]] = weight.detach()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from threading import Thread
+from typing import Any, Protocol, cast, runtime_checkable
 
 import torch
 from transformers import PreTrainedTokenizerBase, TextIteratorStreamer
@@ -23,6 +24,20 @@ from bailong.data.chat_template import chat_format
 
 CHAT_TEMPLATES = ("llama2", "tokenizer")
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    """A model with transformers' ``generate``: a causal LM (``GenerationMixin``) or a peft
+    model wrapping one (a bare ``PreTrainedModel`` does not declare it)."""
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def _generator(model: torch.nn.Module) -> TextGenerator:
+    if not isinstance(model, TextGenerator):
+        raise TypeError(f"{type(model).__name__} cannot generate text: load a causal LM")
+    return model
 
 
 @dataclass
@@ -62,8 +77,12 @@ def prompt_ids(
     if template == "tokenizer":
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError(f"{type(tokenizer).__name__} has no chat_template; use llama2")
-        text = tokenizer.apply_chat_template(
-            list(messages), tokenize=False, add_generation_prompt=True
+        # typed for every mode; tokenize=False returns the rendered text
+        text = cast(
+            str,
+            tokenizer.apply_chat_template(
+                list(messages), tokenize=False, add_generation_prompt=True
+            ),
         )
         return _encode(tokenizer, text)
     raise ValueError(f"chat template {template!r} is invalid: allowed values {CHAT_TEMPLATES}")
@@ -99,8 +118,11 @@ def generate_reply(
 ) -> str:
     """The model's next assistant message for ``messages``."""
     ids = prompt_ids(messages, tokenizer, template)
-    out = model.generate(**_inputs(ids, model), **_generate_kwargs(settings, tokenizer))
-    return tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True).strip()
+    generator = _generator(model)
+    out = generator.generate(**_inputs(ids, model), **_generate_kwargs(settings, tokenizer))
+    # typed for a batch too; one sequence decodes to one string
+    reply = cast(str, tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True))
+    return reply.strip()
 
 
 def stream_reply(
@@ -111,13 +133,14 @@ def stream_reply(
     settings: GenerationSettings,
 ) -> Iterator[str]:
     """Yield the reply piece by piece as it is generated (generation runs in a thread)."""
+    generator = _generator(model)
     ids = prompt_ids(messages, tokenizer, template)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = {**_inputs(ids, model), **_generate_kwargs(settings, tokenizer), "streamer": streamer}
 
     def run() -> None:
         with torch.no_grad():
-            model.generate(**kwargs)
+            generator.generate(**kwargs)
 
     thread = Thread(target=run, daemon=True)
     thread.start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -159,7 +160,7 @@ def perplexity_by_language(
                         docs[lang, str(path)],
                         block_size,
                         batch_size,
-                        on_batch=lambda n, lang=lang: bar.update(n, lang),
+                        on_batch=partial(bar.update, note=lang),
                     )
                 )
             results[lang] = score.as_dict()

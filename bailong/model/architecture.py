@@ -46,9 +46,7 @@ def causal_lm_types() -> tuple[str, ...]:
     return tuple(sorted(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES))
 
 
-def _module_name(model: torch.nn.Module, target: torch.nn.Module | None) -> str | None:
-    if target is None:
-        return None
+def _module_name(model: torch.nn.Module, target: torch.nn.Module) -> str:
     for name, module in model.named_modules():
         if module is target:
             return name
@@ -59,14 +57,13 @@ def describe(model: PreTrainedModel) -> Architecture:
     """Read the architecture facts from a loaded (possibly 4-bit) model."""
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
     input_path = _module_name(model, inp)
-    output_path = _module_name(model, out)
-    assert input_path is not None
+    output_path = None if out is None else _module_name(model, out)
     linear = {
         name.rsplit(".", 1)[-1]
         for name, module in model.named_modules()
         if isinstance(module, torch.nn.Linear | Conv1D) and module is not out
     }
-    if out is not None and type(out).__name__.startswith("Linear4bit"):
+    if output_path is not None and type(out).__name__.startswith("Linear4bit"):
         raise ValueError(
             f"the output embedding {output_path!r} was quantized to 4 bits; add "
             f"{output_path.rsplit('.', 1)[-1]!r} to quantization.skip_modules"

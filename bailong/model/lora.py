@@ -21,15 +21,20 @@ twice (measured: exported logits off by 0.04 on a tiny tied Qwen2).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from peft import LoraConfig as PeftLoraConfig
 from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import PreTrainedModel
 
+from bailong.embeddings.resize import input_embedding_layer
 from bailong.model.architecture import Architecture, describe
 from bailong.model.config import EmbeddingMode, LoraConfig
 
 TIED_MODES = (EmbeddingMode.full, EmbeddingMode.new_rows)  # peft gives a tied pair one copy
+PeftBias = Literal["none", "all", "lora_only"]
+PEFT_BIASES: tuple[PeftBias, ...] = ("none", "all", "lora_only")
 
 
 def peft_config(
@@ -63,7 +68,7 @@ def peft_config(
         target_modules=targets,
         modules_to_save=modules_to_save,
         trainable_token_indices=token_indices,
-        bias=cfg.bias,
+        bias=_peft_bias(cfg.bias),
         task_type="CAUSAL_LM",
         ensure_weight_tying=arch.tied and cfg.embeddings in TIED_MODES,
     )
@@ -96,7 +101,7 @@ def wrap_with_lora(
     elif gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt_kwargs)
         model.enable_input_require_grads()
-    rows = model.get_input_embeddings().num_embeddings
+    rows = input_embedding_layer(model).num_embeddings
     new_rows = range(old_rows, rows) if old_rows is not None else None
     peft_model = get_peft_model(model, peft_config(cfg, arch, new_rows))
     if arch.tied:
@@ -125,6 +130,14 @@ def train_all_weights(model: PreTrainedModel, gradient_checkpointing: bool) -> P
     return model
 
 
+def _peft_bias(value: str) -> PeftBias:
+    """``lora.bias`` as the literal type peft's ``LoraConfig`` declares, or an error naming it."""
+    for bias in PEFT_BIASES:
+        if value == bias:
+            return bias
+    raise ValueError(f"lora.bias={value!r}: allowed values are {list(PEFT_BIASES)}")
+
+
 def _active_weight(module: torch.nn.Module) -> torch.Tensor:
     """The matrix a (possibly peft-wrapped) embedding or head computes with (with trainable
     tokens: the trainable new rows, which a tied head shares with the embedding)."""
@@ -134,5 +147,8 @@ def _active_weight(module: torch.nn.Module) -> torch.Tensor:
     copies = getattr(module, "modules_to_save", None)
     if copies is not None and "default" in copies:
         return copies["default"].weight
-    base = module.get_base_layer() if hasattr(module, "get_base_layer") else module
-    return base.weight
+    get_base_layer = getattr(module, "get_base_layer", None)  # a peft-wrapped layer has one
+    base = get_base_layer() if get_base_layer is not None else module
+    weight = base.weight
+    assert isinstance(weight, torch.Tensor), "an embedding's or head's weight is a tensor"
+    return weight

@@ -48,6 +48,15 @@ def chinese_documents(settings: ExtendTokenizerConfig) -> list[str]:
     return to_traditional(docs, corpus.opencc) if corpus.opencc else docs
 
 
+def _base_model(settings: ExtendTokenizerConfig) -> str:
+    if settings.base_model is None:
+        raise ValueError(
+            "base_model is not set: pass the settings through validate_extend_tokenizer_config, "
+            "which fills in the shared default"
+        )
+    return settings.base_model
+
+
 def extend_byte_level_base(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     """The path of a base given as a ``tokenizer.json`` (or a model directory holding one and no
     ``tokenizer.model``: Llama 3, Qwen): the same corpus, held-out split and report, with a
@@ -66,7 +75,7 @@ def extend_byte_level_base(settings: ExtendTokenizerConfig) -> dict[str, Any]:
         heldout["en"] = sample_lines(en_paths, corpus.en_sample_lines, corpus.seed)
     m = settings.merge
     report = extend_byte_level(
-        settings.base_model,
+        _base_model(settings),
         train_docs,
         heldout,
         out,
@@ -80,7 +89,8 @@ def extend_byte_level_base(settings: ExtendTokenizerConfig) -> dict[str, Any]:
 
 def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     """Run the pipeline into ``settings.output_dir``; return the report (also written as JSON)."""
-    if takes_byte_level_path(settings.base_model):
+    base_model = _base_model(settings)
+    if takes_byte_level_path(base_model):
         return extend_byte_level_base(settings)
     out = Path(settings.output_dir).expanduser()
     corpus = settings.corpus
@@ -118,7 +128,7 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     m = settings.merge
     with stage("appending its pieces to the base"):
         merged = merge_sentencepiece(
-            settings.base_model,
+            base_model,
             addition,
             out / "tokenizer.model",
             cjk_only=m.cjk_only,
@@ -137,14 +147,14 @@ def extend_tokenizer(settings: ExtendTokenizerConfig) -> dict[str, Any]:
     try:
         with stage(f"writing tokenizer.json, checked on {len(check_lines):,} held-out lines"):
             save_tokenizer_dir(out / "tokenizer.model", out, check_lines=check_lines)
-        hf = {"tokenizer_json": True, "lines_checked": len(check_lines)}
+        hf: dict[str, object] = {"tokenizer_json": True, "lines_checked": len(check_lines)}
     except InexactConversionError as err:
         warnings.warn(f"tokenizer.json not written: {err}", stacklevel=2)
         hf = {"tokenizer_json": False, "reason": str(err)}
         sentencepiece_tokenizer(out / "tokenizer.model").save_pretrained(out)
     with stage("measuring the report on the held-out text"):
         report = build_report(
-            Path(settings.base_model),
+            Path(base_model),
             out / "tokenizer.model",
             heldout,
             extra={

@@ -81,6 +81,7 @@ def _shared_default(key: str, value: str | None, relative: str) -> str:
 def _check_byte_level_settings(settings: ExtendTokenizerConfig) -> None:
     """A byte-level base (a tokenizer.json) trains its own BPE addition and appends merges: the
     SentencePiece-only settings would be silently ignored, so they are refused."""
+    assert settings.base_model is not None, "resolved by validate_extend_tokenizer_config"
     if is_sentencepiece(settings.base_model):
         return
     m, why = settings.merge, "applies to SentencePiece bases only; this base is a tokenizer.json"

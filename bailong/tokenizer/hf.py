@@ -90,7 +90,7 @@ def _backend(proto: sp_pb2.ModelProto) -> Tokenizer:
     tok = Tokenizer(
         models.BPE(vocab=vocab, merges=merges, unk_token=unk, fuse_unk=True, byte_fallback=True)
     )
-    steps = [normalizers.Replace(" ", "▁")]
+    steps: list[normalizers.Normalizer] = [normalizers.Replace(" ", "▁")]
     if proto.normalizer_spec.add_dummy_prefix:
         steps.insert(0, normalizers.Prepend("▁"))
     tok.normalizer = normalizers.Sequence(steps)

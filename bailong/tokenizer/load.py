@@ -103,7 +103,7 @@ def load_tokenizer(
     if name_or_path is None:
         if not text_files or cache_dir is None:
             raise ValueError("training a sample tokenizer needs text_files and cache_dir")
-        tok = hf_tokenizer_from_sentencepiece(
+        tok: PreTrainedTokenizerBase = hf_tokenizer_from_sentencepiece(
             sample_tokenizer_file(text_files, sample_vocab_size, cache_dir, text_field)
         )
     elif (path := Path(name_or_path).expanduser()).is_file():

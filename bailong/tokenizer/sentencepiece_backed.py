@@ -13,6 +13,7 @@ to an inexact fast tokenizer; ``load_tokenizer`` loads it as this class.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ class SentencePieceTokenizer(SentencePieceBackend):
         super().__init__(**kwargs)
         self.init_kwargs["special_tokens_pattern"] = self.special_tokens_pattern
 
-    def save_pretrained(self, save_directory: str | Path, *args: Any, **kwargs: Any) -> Any:
+    def save_pretrained(
+        self, save_directory: str | os.PathLike[str], *args: Any, **kwargs: Any
+    ) -> tuple[str, ...]:
         saved = super().save_pretrained(save_directory, *args, **kwargs)
         config_file = Path(save_directory) / "tokenizer_config.json"
         config = json.loads(config_file.read_text(encoding="utf-8"))
@@ -37,8 +40,14 @@ class SentencePieceTokenizer(SentencePieceBackend):
         return saved
 
     def _decode(
-        self, token_ids: int | list[int], skip_special_tokens: bool = False, **kwargs: Any
+        self,
+        token_ids: int | list[int],
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        spaces_between_special_tokens: bool = False,
+        **kwargs: Any,
     ) -> str:
+        # the base class's spacing options do not apply: SentencePiece's decode gives the text
         ids = [token_ids] if isinstance(token_ids, int) else list(token_ids)
         special = set(self.all_special_ids)
         parts: list[str] = []

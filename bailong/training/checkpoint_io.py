@@ -121,7 +121,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise CheckpointReadError(path, problem) from err
         if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
             raise CheckpointReadError(path, "it is not a Lightning checkpoint (no state_dict)")
-        problem = checksum_problem(checkpoint)
-        if problem:
-            raise CheckpointReadError(path, problem)
+        mismatch = checksum_problem(checkpoint)
+        if mismatch:
+            raise CheckpointReadError(path, mismatch)
         return checkpoint

@@ -37,7 +37,7 @@ def log_global_batch(trainer: L.Trainer, data: DataConfig) -> dict[str, int]:
     values = global_batch(trainer, data)
     for logger in trainer.loggers:
         logger.log_hyperparams(values)
-    if rank_zero_only.rank == 0:
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # set by Lightning, not declared
         tokens = values.get("global_batch_tokens")
         log.info(
             "global batch: %d rank(s) × %d sequences × %d accumulation = %d sequences per "

@@ -16,6 +16,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from bailong.data.config import DataConfig
+from bailong.data.datamodule import CausalLMDataModule
 from bailong.data.sources import SourceStats, configured_sources, documents
 from bailong.eval.perplexity import TextScore, score_documents
 from bailong.training.config import HeldoutBpcConfig
@@ -36,6 +37,12 @@ def heldout_texts(cfg: DataConfig, seed: int, max_chars: int) -> dict[str, list[
     return texts
 
 
+def _datamodule(trainer: L.Trainer) -> CausalLMDataModule:
+    """The run's data module (its settings, seed and tokenizer)."""
+    # set on the trainer by Lightning's data connector; the Trainer class does not declare it
+    return trainer.datamodule  # type: ignore[attr-defined]
+
+
 class HeldoutBpcCallback(Callback):
     def __init__(self, cfg: HeldoutBpcConfig) -> None:
         self.cfg = cfg
@@ -43,7 +50,7 @@ class HeldoutBpcCallback(Callback):
         self.last_step = -1
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        data = trainer.datamodule
+        data = _datamodule(trainer)
         self.texts = heldout_texts(data.cfg, data.seed, self.cfg.max_chars_per_source)
         if not self.texts:
             raise ValueError("callbacks.heldout_bpc: the run has no validation documents")
@@ -61,14 +68,17 @@ class HeldoutBpcCallback(Callback):
         if trainer.global_step == self.last_step or not trainer.is_global_zero:
             return
         self.last_step = trainer.global_step
-        tokenizer = trainer.datamodule.tokenizer
-        block = self.cfg.block_size or trainer.datamodule.cfg.block_size
+        data = _datamodule(trainer)
+        tokenizer = data.tokenizer
+        block = self.cfg.block_size or data.cfg.block_size
+        model = pl_module.model
+        assert isinstance(model, torch.nn.Module), "the LightningModule's model is a submodule"
         was_training = pl_module.training
         pl_module.eval()
         metrics, total = {}, TextScore()
         with torch.no_grad():
             for name, docs in self.texts.items():
-                score = score_documents(pl_module.model, tokenizer, docs, block, batch_size=8)
+                score = score_documents(model, tokenizer, docs, block, batch_size=8)
                 metrics[f"heldout/{name}/bpc"] = score.as_dict()["bits_per_char"]
                 total.add(score)
         metrics["heldout/bpc"] = total.as_dict()["bits_per_char"]

@@ -16,6 +16,7 @@ import csv
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,7 +64,7 @@ def wandb_mode(requested: str | None) -> str:
 STEP0_PREFIX = "step0/"  # run-summary keys of the values logged before any update
 
 
-def step0_metrics(metrics: dict[str, float]) -> dict[str, float]:
+def step0_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
     """The metrics of a logging call made before any update (its tokens seen are 0), as
     run-summary entries; empty for any later call."""
     tokens = [v for k, v in metrics.items() if k.endswith("/tokens_seen")]
@@ -78,7 +79,7 @@ class SweepWandbLogger(WandbLogger):
     summary otherwise holds only the last value of each metric)."""
 
     @rank_zero_only
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         super().log_metrics(metrics, step)
         if first := step0_metrics(metrics):
             self.experiment.summary.update(first)
@@ -132,7 +133,7 @@ def build_csv_logger(output_dir: Path, name: str, resuming: bool) -> CSVLogger:
     inside_output_dir(output_dir, name, "logger.csv.name")
     logger = CSVLogger(save_dir=str(output_dir), name=name, version="")
     metrics_file = Path(logger.log_dir) / "metrics.csv"
-    if rank_zero_only.rank != 0:
+    if rank_zero_only.rank != 0:  # type: ignore[attr-defined]  # set by Lightning, not declared
         return logger  # only rank 0 writes the file; elsewhere `experiment` is a stand-in
     carried = metrics_file.with_name(CARRIED_METRICS)
     earlier: list[dict[str, Any]] = []

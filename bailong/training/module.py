@@ -16,6 +16,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 from peft import PeftModel
 from transformers import PreTrainedModel
 
@@ -142,7 +143,7 @@ class CausalLMModule(L.LightningModule):
         if loss is not None:
             self.log("val/ppl", math.exp(min(float(loss), 50.0)))
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         params = [p for p in self.parameters() if p.requires_grad]
         optimizer = build_optimizer(params, self.optim_cfg)
         total = self.optim_cfg.schedule_steps or int(self.trainer.estimated_stepping_batches)

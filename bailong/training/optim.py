@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TypedDict, cast
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
@@ -28,12 +29,22 @@ from torch.optim.lr_scheduler import LambdaLR
 from bailong.training.config import OptimConfig, Schedule
 
 
+class AdamArgs(TypedDict):
+    """The numbers every AdamW variant here takes."""
+
+    lr: float
+    betas: tuple[float, float]
+    eps: float
+    weight_decay: float
+
+
 def build_optimizer(
     params: Iterable[torch.nn.Parameter], cfg: OptimConfig
 ) -> torch.optim.Optimizer:
-    kwargs = {
+    kwargs: AdamArgs = {
         "lr": cfg.lr,
-        "betas": tuple(cfg.betas),
+        # two numbers: range_checks.check_optimizer refuses any other count
+        "betas": cast(tuple[float, float], tuple(cfg.betas)),
         "eps": cfg.eps,
         "weight_decay": cfg.weight_decay,
     }

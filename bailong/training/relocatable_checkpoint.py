@@ -25,7 +25,7 @@ from bailong.training.step_boundary import validation_follows
 REMEMBERED_PATHS = ("best_model_path", "kth_best_model_path", "last_model_path")
 
 
-def moved(path: str, old_dir: str, new_dir: str) -> str:
+def moved(path: str, old_dir: str | Path, new_dir: str | Path) -> str:
     """``path`` under ``new_dir`` when it was under ``old_dir`` (else unchanged)."""
     if not path:
         return path

@@ -19,7 +19,11 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 def capture_rng_states() -> dict[str, Any]:
     """Plain tuples and tensors only, so checkpoints still load with ``weights_only=True``."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    # legacy=True is numpy's default, spelled out: numpy's stubs type the bare call as the dict.
+    # The global RandomState is an MT19937, so the legacy tuple is what comes back.
+    state = np.random.get_state(legacy=True)
+    assert isinstance(state, tuple), "the global RandomState is an MT19937"
+    kind, keys, pos, has_gauss, cached = state
     states: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),

@@ -25,6 +25,7 @@ from bailong.data.build import build_datamodule
 from bailong.data.chat_template import carry_chat_format
 from bailong.data.documents import resolve_files
 from bailong.embeddings.extend import base_vocab_size, extend_embeddings
+from bailong.embeddings.resize import input_embedding_layer
 from bailong.model.embedding_layers import save_embedding_layers
 from bailong.model.load import load_base_model
 from bailong.model.lora import train_all_weights, wrap_with_lora
@@ -79,7 +80,7 @@ def build_model(
     report = None
     if cfg.embedding_init.method != "none":  # vocabulary extension (bailong.embeddings)
         report = extend_embeddings(base, tokenizer, cfg.embedding_init)
-    rows = base.get_input_embeddings().num_embeddings
+    rows = input_embedding_layer(base).num_embeddings
     log_vocabulary(report, rows)
     if rows < len(tokenizer):
         raise ConfigError(
@@ -155,7 +156,9 @@ def train(
             trainer.validate(module, datamodule=datamodule, verbose=False)  # the step-0 loss
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException:
-        saved = [c.saved for c in trainer.callbacks if isinstance(c, CheckpointOnSigterm)]
+        # set by Lightning's callback connector; the Trainer class does not declare it
+        callbacks = trainer.callbacks  # type: ignore[attr-defined]
+        saved = [c.saved for c in callbacks if isinstance(c, CheckpointOnSigterm)]
         raise Terminated(trainer.global_step, next(iter(saved), None)) from None
     if cfg.save_adapter:
         module.check_finite_weights("the trained model")

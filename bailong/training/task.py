@@ -52,7 +52,11 @@ def hydra_context(task_name: str) -> RunContext:
         run_name = hc.job.override_dirname or task_name
         return RunContext(output_dir=output_dir, run_name=run_name, group=task_name)
     sweep_dir = Path(hc.sweep.dir)
-    params = OmegaConf.to_container(hc.sweeper.params) if hc.sweeper.get("params") else None
+    params: dict | None = None
+    if hc.sweeper.get("params"):
+        container = OmegaConf.to_container(hc.sweeper.params)
+        assert isinstance(container, dict), "a sweeper's params map each key to its values"
+        params = container
     swept = swept_keys(sweep_overrides(sweep_dir, params))
     run_name = arm_name(list(hc.overrides.task), swept, f"{task_name}-{hc.job.num}")
     return RunContext(output_dir, run_name=run_name, group=sweep_group(task_name, sweep_dir))
