@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bailong.core.checks import check_choice, fail
 
@@ -22,6 +22,8 @@ DTYPES = ("float32", "bfloat16", "float16")
 # which transformers downloads and runs through the `kernels` package
 BUILTIN_ATTENTION = ("eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 EXPORT_BASES = ("dequantized", "original")  # what bailong-export merges LoRA into
+PeftBias = Literal["none", "all", "lora_only"]  # what peft's LoraConfig takes as bias
+PEFT_BIASES: tuple[PeftBias, ...] = ("none", "all", "lora_only")
 
 
 class EmbeddingMode(str, Enum):
@@ -90,6 +92,7 @@ def check_model_settings(model: ModelConfig, quant: QuantizationConfig, lora: Lo
         )
     if lora.r <= 0:
         fail("lora.r", lora.r, "the LoRA rank must be a positive integer")
+    check_choice("lora.bias", lora.bias, PEFT_BIASES)
     if lora.alpha <= 0:
         fail("lora.alpha", lora.alpha, "LoRA alpha must be positive")
     if not 0.0 <= lora.dropout < 1.0:

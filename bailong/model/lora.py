@@ -21,8 +21,6 @@ twice (measured: exported logits off by 0.04 on a tiny tied Qwen2).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from peft import LoraConfig as PeftLoraConfig
 from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
@@ -30,11 +28,9 @@ from transformers import PreTrainedModel
 
 from bailong.embeddings.resize import input_embedding_layer
 from bailong.model.architecture import Architecture, describe
-from bailong.model.config import EmbeddingMode, LoraConfig
+from bailong.model.config import PEFT_BIASES, EmbeddingMode, LoraConfig, PeftBias
 
 TIED_MODES = (EmbeddingMode.full, EmbeddingMode.new_rows)  # peft gives a tied pair one copy
-PeftBias = Literal["none", "all", "lora_only"]
-PEFT_BIASES: tuple[PeftBias, ...] = ("none", "all", "lora_only")
 
 
 def peft_config(

@@ -19,6 +19,7 @@ BAD_INPUTS = [
     ("lora.alpha=0", "lora.alpha=0"),
     ("lora.dropout=1.0", "lora.dropout=1.0"),
     ("lora.dropout=-0.1", "lora.dropout=-0.1"),
+    ("lora.bias=boft_only", "lora.bias='boft_only'"),
     ("lora.r=abc", "lora.r"),
     ("lora.embeddings=sometimes", "lora.embeddings"),
     ("+lora.rank=8", "lora.rank"),
