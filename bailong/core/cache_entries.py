@@ -14,6 +14,7 @@ import json
 import logging
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import sentencepiece as spm
@@ -54,3 +55,16 @@ def discard(entry: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
     else:
         trash.unlink(missing_ok=True)
+
+
+def publish(built: Path, target: Path, usable: Callable[[Path], bool]) -> None:
+    """Move a finished build into the cache atomically (a concurrent job sees nothing or the
+    whole entry). When a concurrent job of the same sweep published the same entry first, the
+    rename fails (the target is a non-empty directory): its entry is kept when ``usable``, and
+    this build is dropped; otherwise the error stands."""
+    try:
+        built.rename(target)
+    except OSError:
+        shutil.rmtree(built, ignore_errors=True)
+        if not usable(target):
+            raise

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig, PreTrainedModel
 
-from bailong.core.cache_entries import discard, usable_model_dir
+from bailong.core.cache_entries import discard, publish, usable_model_dir
 from bailong.core.paths import looks_local
 from bailong.model.architecture import DEFAULT_MODEL_TYPE, random_model
 from bailong.model.config import ModelConfig, QuantizationConfig
@@ -64,11 +64,10 @@ def materialize_random_model(config: dict, vocab_size: int, seed: int, cache_dir
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     try:
         model.save_pretrained(tmp)
-        tmp.rename(target)  # atomic: concurrent sweep jobs never see a half-written model
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not usable_model_dir(target):
-            raise
+        raise
+    publish(tmp, target, usable_model_dir)  # concurrent sweep jobs never see half a model
     return target
 
 

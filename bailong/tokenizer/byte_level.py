@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, 
 from transformers import PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
+from bailong.core.cache_entries import publish
 from bailong.tokenizer.merge import contains_cjk
 
 BYTE_TO_CHAR = bytes_to_unicode()
@@ -218,8 +218,5 @@ def sample_byte_level_dir(text_files: Sequence[Path], vocab_size: int, cache_dir
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     tok = train_byte_level_bpe(texts, vocab_size)
     PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=END_OF_TEXT).save_pretrained(tmp)
-    try:
-        tmp.rename(target)  # atomic: concurrent jobs see nothing or the whole directory
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+    publish(tmp, target, lambda folder: (folder / "tokenizer.json").is_file())
     return target

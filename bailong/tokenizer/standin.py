@@ -20,12 +20,11 @@ validated and every job of a sweep reads the same one.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bailong.core.cache_entries import usable_sentencepiece
+from bailong.core.cache_entries import discard, publish, usable_sentencepiece
 from bailong.core.shared_data import shared_path
 from bailong.data.documents import bundled_file
 from bailong.tokenizer.corpus import line_documents
@@ -89,11 +88,11 @@ def sample_extension_file(
     target = folder / "tokenizer.model"
     if usable_sentencepiece(target):
         return target
-    shutil.rmtree(folder, ignore_errors=True)
+    if folder.exists():
+        discard(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
         texts = [line for path in text_files for line in line_documents(path)]
         extend_with_texts(original, texts, max_added, Path(tmp) / "build")
-        # atomic: a concurrent job sees either no folder or the whole one
-        (Path(tmp) / "build").replace(folder)
+        publish(Path(tmp) / "build", folder, lambda f: usable_sentencepiece(f / "tokenizer.model"))
     return target

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
+from bailong.core.cache_entries import publish
 from bailong.data.documents import bundled_files
 from bailong.model.load import materialize_random_model
 from bailong.tokenizer.load import load_tokenizer
@@ -41,3 +43,21 @@ def test_an_empty_cached_sample_tokenizer_is_retrained(tmp_path: Path) -> None:
     assert torch.equal(
         torch.tensor(second(text)["input_ids"]), torch.tensor(first(text)["input_ids"])
     )
+
+
+def test_a_build_that_lost_the_race_keeps_the_winners_entry(tmp_path: Path) -> None:
+    """Two jobs of a sweep build the same cache entry at once: the second one's rename fails
+    on the first one's folder, which is kept when it is usable, and its own build is dropped;
+    an unusable folder there is an error."""
+    target = tmp_path / "entry"
+    target.mkdir()
+    (target / "tokenizer.json").write_text("{}")
+    late = tmp_path / "late-build"
+    late.mkdir()
+    (late / "tokenizer.json").write_text('{"late": true}')
+    publish(late, target, lambda folder: (folder / "tokenizer.json").is_file())
+    assert (target / "tokenizer.json").read_text() == "{}" and not late.exists()
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "x").write_text("x")
+    with pytest.raises(OSError):
+        publish(tmp_path / "again", target, lambda folder: False)
